@@ -1,0 +1,94 @@
+"""orchestify_nb: call LLMs from Jupyter as naturally as pandas.
+
+``%load_ext orchestify_nb`` registers the ``%%llm`` / ``%llm`` magics. In Python, build a
+``ProviderRegistry`` from a config and ``await provider.complete(...)``.
+
+Every public name is importable from here, but each is loaded on first use, so importing the
+package (and ``%load_ext``) stays fast and imports no SDK, pandas or ipywidgets.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    # provider layer
+    "LLMMessage": "orchestify_nb.providers.types",
+    "LLMResponse": "orchestify_nb.providers.types",
+    "TokenUsage": "orchestify_nb.providers.types",
+    "StreamEvent": "orchestify_nb.providers.types",
+    "ToolCall": "orchestify_nb.providers.types",
+    "ToolCallDelta": "orchestify_nb.providers.types",
+    "ToolSpec": "orchestify_nb.providers.types",
+    "LLMProvider": "orchestify_nb.providers.base",
+    "ClaudeProvider": "orchestify_nb.providers.claude",
+    "OpenAIProvider": "orchestify_nb.providers.openai_provider",
+    "LiteLLMProvider": "orchestify_nb.providers.litellm_provider",
+    "LocalProvider": "orchestify_nb.providers.local",
+    "ProviderRegistry": "orchestify_nb.providers.registry",
+    # errors
+    "OrchestifyError": "orchestify_nb.providers.errors",
+    "ConfigError": "orchestify_nb.providers.errors",
+    "ProviderError": "orchestify_nb.providers.errors",
+    "AuthenticationError": "orchestify_nb.providers.errors",
+    "RateLimitError": "orchestify_nb.providers.errors",
+    "OverloadedError": "orchestify_nb.providers.errors",
+    "ProviderTimeoutError": "orchestify_nb.providers.errors",
+    "ProviderConnectionError": "orchestify_nb.providers.errors",
+    "BadRequestError": "orchestify_nb.providers.errors",
+    "ContentFilterError": "orchestify_nb.providers.errors",
+    "ModelNotSupportedError": "orchestify_nb.providers.errors",
+    "UnsupportedOptionError": "orchestify_nb.providers.errors",
+    "BudgetExceededError": "orchestify_nb.providers.errors",
+    "MissingDependencyError": "orchestify_nb.providers.errors",
+    # config, pricing, usage
+    "load_config": "orchestify_nb.config",
+    "OrchestifyConfig": "orchestify_nb.config",
+    "price_call": "orchestify_nb.pricing",
+    "UsageRecord": "orchestify_nb.usage.record",
+    "call_context": "orchestify_nb.usage.context",
+    "Ledger": "orchestify_nb.usage.ledger",
+    "get_default_ledger": "orchestify_nb.usage",
+    "set_default_ledger": "orchestify_nb.usage",
+    # notebook layer
+    "run_sync": "orchestify_nb.runtime",
+    "Panel": "orchestify_nb.widgets",
+    "run_batch": "orchestify_nb.batch",
+    "run_batch_sync": "orchestify_nb.batch",
+    "compare": "orchestify_nb.batch",
+}
+
+__all__ = [*_EXPORTS, "__version__", "load_ipython_extension", "unload_ipython_extension"]
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'orchestify_nb' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+def load_ipython_extension(ipython: InteractiveShell) -> None:
+    """``%load_ext orchestify_nb``: register the magics and load the config (never fails on it)."""
+    from orchestify_nb.magics import load_extension
+
+    load_extension(ipython)
+
+
+def unload_ipython_extension(ipython: InteractiveShell) -> None:
+    """``%unload_ext orchestify_nb``: remove everything loading added."""
+    from orchestify_nb.magics import unload_extension
+
+    unload_extension(ipython)

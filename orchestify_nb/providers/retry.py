@@ -1,0 +1,49 @@
+"""The backoff policy shared by every provider.
+
+The SDKs' own retry loops are switched off (``max_retries=0``) so that all providers, LiteLLM
+included, retry the same way: exponential backoff with full jitter on retryable errors, and the
+server's ``Retry-After`` honoured when it is given. 4xx client errors are never retried.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from orchestify_nb.providers.errors import ProviderError
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How many times to retry and how long to wait between attempts."""
+
+    max_retries: int = 2
+    base_delay_s: float = 0.5
+    max_delay_s: float = 30.0
+    max_retry_after_s: float = 60.0
+
+    def should_retry(self, error: BaseException, attempt: int) -> bool:
+        """Whether attempt number ``attempt`` (0-based) that failed with ``error`` gets another."""
+        return isinstance(error, ProviderError) and error.retryable and attempt < self.max_retries
+
+    def delay_s(self, error: BaseException, attempt: int) -> float:
+        """Seconds before the next attempt: ``Retry-After`` if sent, else jittered backoff."""
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None and retry_after >= 0:
+            return min(float(retry_after), self.max_retry_after_s)
+        ceiling = min(self.max_delay_s, self.base_delay_s * (2**attempt))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` (or ``retry-after-ms``) header value, if it is a number.
+
+    HTTP-date values are rare from LLM APIs; they fall back to the jittered backoff.
+    """
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
