@@ -1,0 +1,290 @@
+"""What a call cost, from its token counts and one maintained price data set.
+
+Prices come from ``genai-prices`` (bundled snapshot, no network): it knows tiers and cache
+read/write prices for current Claude and GPT models. Models routed through LiteLLM that it does not
+know fall back to LiteLLM's own cost map, read from the installed package (without importing
+LiteLLM, which takes seconds, unless it is already imported). Config ``pricing:`` overrides win.
+
+An unknown model is *unpriced* (``cost_usd=None``, ``priced=False``): a guess of $0 would make a
+bill look smaller than it is. ``price_call`` never raises: pricing runs after the answer arrived,
+and a pricing problem must not cost the user that answer.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, TypeGuard
+
+from pydantic import ConfigDict, NonNegativeFloat
+from pydantic.dataclasses import dataclass as pydantic_dataclass
+
+__all__ = ["ModelPrice", "PriceQuote", "price_call", "price_data_version"]
+
+logger = logging.getLogger("orchestify_nb.pricing")
+
+#: Our provider types mapped to genai-prices provider ids ("litellm" lets genai-prices split an
+#: ``azure/gpt-4o``-style model name into its provider prefix itself).
+_GENAI_PROVIDER_IDS = {"anthropic": "anthropic", "openai": "openai", "litellm": "litellm"}
+_LITELLM_COST_FILE = "model_prices_and_context_window_backup.json"
+
+
+@pydantic_dataclass(frozen=True, config=ConfigDict(extra="forbid"))
+class ModelPrice:
+    """A user's price for a model, in USD per million tokens (config ``pricing:``).
+
+    ``input_per_mtok`` applies to prompt tokens not read from or written to the cache; a missing
+    cache price charges those tokens at the input price (overstating beats understating a bill).
+    """
+
+    input_per_mtok: NonNegativeFloat
+    output_per_mtok: NonNegativeFloat
+    cache_read_per_mtok: NonNegativeFloat | None = None
+    cache_write_per_mtok: NonNegativeFloat | None = None
+
+    def cost(
+        self,
+        *,
+        input_tokens: int,
+        output_tokens: int,
+        cache_read_tokens: int,
+        cache_write_tokens: int,
+    ) -> float:
+        uncached = max(input_tokens - cache_read_tokens - cache_write_tokens, 0)
+        read_price = (
+            self.input_per_mtok if self.cache_read_per_mtok is None else self.cache_read_per_mtok
+        )
+        write_price = (
+            self.input_per_mtok if self.cache_write_per_mtok is None else self.cache_write_per_mtok
+        )
+        return (
+            uncached * self.input_per_mtok
+            + cache_read_tokens * read_price
+            + cache_write_tokens * write_price
+            + output_tokens * self.output_per_mtok
+        ) / 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class PriceQuote:
+    """The price of one call: ``cost_usd`` is ``None`` and ``priced`` False when unknown."""
+
+    cost_usd: float | None
+    priced: bool
+    source: str | None
+
+
+UNPRICED = PriceQuote(None, False, None)
+
+
+def price_call(
+    *,
+    provider_type: str,
+    model: str,
+    input_tokens: int,
+    output_tokens: int,
+    cache_read_tokens: int = 0,
+    cache_write_tokens: int = 0,
+    reasoning_tokens: int = 0,
+    overrides: Mapping[str, ModelPrice] | None = None,
+    base_url: str | None = None,
+) -> PriceQuote:
+    """Price one call. Token counts follow the package convention: ``input_tokens`` includes the
+    cache reads and writes, ``reasoning_tokens`` are part of ``output_tokens``.
+
+    Order: a config override for the model, then (local models) free, then genai-prices, then
+    LiteLLM's cost map for LiteLLM-routed models; otherwise unpriced. Never raises.
+    """
+    try:
+        # A provider that reports cached tokens beyond its prompt count is inconsistent; bill the
+        # larger figure rather than refuse to price.
+        input_tokens = max(input_tokens, cache_read_tokens + cache_write_tokens)
+        override = _find_override(overrides, model) if overrides else None
+        if override is not None:
+            cost = override.cost(
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                cache_read_tokens=cache_read_tokens,
+                cache_write_tokens=cache_write_tokens,
+            )
+            return PriceQuote(cost, True, "config override")
+        if provider_type == "local":
+            return PriceQuote(0.0, True, "local model (free)")
+        genai = _genai_price_entry(provider_type, model, base_url)
+        if genai is not None:
+            provider, model_info = genai
+            return PriceQuote(
+                _genai_cost(
+                    provider,
+                    model_info,
+                    input_tokens,
+                    output_tokens,
+                    cache_read_tokens,
+                    cache_write_tokens,
+                ),
+                True,
+                _genai_source(),
+            )
+        if provider_type == "litellm":
+            entry = _litellm_cost_entry(model)
+            if entry is not None:
+                cost = _litellm_cost(
+                    entry,
+                    input_tokens,
+                    output_tokens,
+                    cache_read_tokens,
+                    cache_write_tokens,
+                    reasoning_tokens,
+                )
+                return PriceQuote(cost, True, "litellm cost map")
+    except Exception:  # pricing must never cost the caller an answer
+        logger.warning("could not price %s call to %r", provider_type, model, exc_info=True)
+    return UNPRICED
+
+
+@cache
+def price_data_version() -> str:
+    """The price data set in use, e.g. ``"genai-prices 0.2.3"`` (recorded with each ledger row)."""
+    return _genai_source()
+
+
+def _find_override(overrides: Mapping[str, ModelPrice], model: str) -> ModelPrice | None:
+    """Exact name first; then without a ``provider/`` prefix; then the longest configured name
+    the model extends with a ``-suffix`` (APIs answer ``claude-sonnet-4-5-20250929`` for a
+    request for ``claude-sonnet-4-5``)."""
+    for name in (model, model.split("/", 1)[-1]):
+        if name in overrides:
+            return overrides[name]
+        extended = [key for key in overrides if name.startswith(f"{key}-")]
+        if extended:
+            return overrides[max(extended, key=len)]
+    return None
+
+
+@lru_cache(maxsize=1024)
+def _genai_price_entry(provider_type: str, model: str, base_url: str | None) -> Any | None:
+    """The genai-prices (provider, model) for a call, or ``None``; looked up once per triple.
+
+    An ``openai``-type provider pointed at another known host (Groq, Azure, ...) by ``base_url`` is
+    priced as that host; an unknown host (a proxy, the loopback emulator) as OpenAI.
+    """
+    from genai_prices import data_snapshot
+
+    snapshot = data_snapshot.get_snapshot()
+    attempts: list[tuple[str | None, str | None]] = []
+    if base_url and provider_type == "openai":
+        attempts.append((None, base_url))
+    attempts.append((_GENAI_PROVIDER_IDS.get(provider_type), None))
+    for provider_id, api_url in attempts:
+        try:
+            return snapshot.find_provider_model(model, None, provider_id, api_url)
+        except LookupError:
+            continue
+    return None
+
+
+def _genai_cost(
+    provider: Any,
+    model_info: Any,
+    input_tokens: int,
+    output_tokens: int,
+    cache_read_tokens: int,
+    cache_write_tokens: int,
+) -> float:
+    from genai_prices import Usage
+
+    usage = Usage(
+        input_tokens=input_tokens,
+        cache_read_tokens=cache_read_tokens,
+        cache_write_tokens=cache_write_tokens,
+        output_tokens=output_tokens,
+    )
+    return float(model_info.calc_price(usage, provider).total_price)
+
+
+@cache
+def _genai_source() -> str:
+    try:
+        return f"genai-prices {version('genai-prices')}"
+    except PackageNotFoundError:
+        return "genai-prices"
+
+
+def _litellm_cost_entry(model: str) -> Mapping[str, Any] | None:
+    """LiteLLM's cost entry for ``model`` (``azure/gpt-4o``, then ``gpt-4o``), if it has prices."""
+    cost_map = _litellm_cost_map()
+    for name in (model, model.split("/", 1)[-1]):
+        entry = cost_map.get(name)
+        if (
+            isinstance(entry, Mapping)
+            and _is_number(entry.get("input_cost_per_token"))
+            and _is_number(entry.get("output_cost_per_token"))
+        ):
+            return entry
+    return None
+
+
+def _litellm_cost_map() -> Mapping[str, Any]:
+    """LiteLLM's model cost map: the live one if LiteLLM is already imported, else the copy the
+    installed package ships (reading it takes milliseconds; importing LiteLLM takes seconds)."""
+    litellm = sys.modules.get("litellm")
+    live = getattr(litellm, "model_cost", None)
+    if isinstance(live, Mapping):
+        return live
+    return _bundled_litellm_cost_map()
+
+
+@cache
+def _bundled_litellm_cost_map() -> Mapping[str, Any]:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    spec = importlib.util.find_spec("litellm")
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    path = Path(next(iter(spec.submodule_search_locations))) / _LITELLM_COST_FILE
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        logger.warning("LiteLLM's cost map %s could not be read", path)
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _litellm_cost(
+    entry: Mapping[str, Any],
+    input_tokens: int,
+    output_tokens: int,
+    cache_read_tokens: int,
+    cache_write_tokens: int,
+    reasoning_tokens: int,
+) -> float:
+    input_rate = float(entry["input_cost_per_token"])
+    output_rate = float(entry["output_cost_per_token"])
+    read_rate = _rate(entry, "cache_read_input_token_cost", input_rate)
+    write_rate = _rate(entry, "cache_creation_input_token_cost", input_rate)
+    reasoning_rate = _rate(entry, "output_cost_per_reasoning_token", output_rate)
+    uncached = max(input_tokens - cache_read_tokens - cache_write_tokens, 0)
+    reasoning = min(reasoning_tokens, output_tokens)
+    return (
+        uncached * input_rate
+        + cache_read_tokens * read_rate
+        + cache_write_tokens * write_rate
+        + (output_tokens - reasoning) * output_rate
+        + reasoning * reasoning_rate
+    )
+
+
+def _rate(entry: Mapping[str, Any], key: str, default: float) -> float:
+    value = entry.get(key)
+    return float(value) if _is_number(value) else default
+
+
+def _is_number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
