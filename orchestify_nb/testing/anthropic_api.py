@@ -1,0 +1,179 @@
+"""The Anthropic Messages API wire format: JSON message, SSE stream, errors and model list.
+
+Shapes follow https://docs.anthropic.com/en/api/messages and .../messages-streaming: a stream is
+``message_start`` (with prompt usage incl. cache tokens), one ``content_block_start`` /
+``content_block_delta``* / ``content_block_stop`` group per thinking, text or tool_use block,
+``message_delta`` (stop reason and cumulative usage) and ``message_stop``.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from typing import Any
+
+from orchestify_nb.testing.replies import ResolvedReply, arguments_json, new_id
+from orchestify_nb.testing.script import FaultKind
+
+MODELS = (
+    ("claude-opus-4-6", "Claude Opus 4.6"),
+    ("claude-sonnet-4-6", "Claude Sonnet 4.6"),
+    ("claude-opus-4-5", "Claude Opus 4.5"),
+    ("claude-sonnet-4-5", "Claude Sonnet 4.5"),
+    ("claude-haiku-4-5", "Claude Haiku 4.5"),
+)
+_STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use"}
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
+}
+_FAULTS: dict[str, tuple[int, str]] = {
+    "rate_limit": (429, "Number of requests has exceeded your rate limit (emulated)."),
+    "server_error": (500, "Internal server error"),
+    "overloaded": (529, "Overloaded"),
+    "unauthorized": (401, "invalid x-api-key"),
+}
+SSEChunk = tuple[float, bytes]
+
+
+def validate(body: dict[str, Any]) -> str | None:
+    """The real API's most common 400s, so a provider bug fails here as it would in production."""
+    for key in ("model", "max_tokens", "messages"):
+        if key not in body:
+            return f"{key}: Field required"
+    messages = body["messages"]
+    if not isinstance(messages, list) or not messages:
+        return "messages: at least one message is required"
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
+            return (
+                f"messages.{index}.role: Input should be 'user' or 'assistant' "
+                "(system prompts go in the top-level `system` parameter)"
+            )
+    return None
+
+
+def _usage(reply: ResolvedReply, output_tokens: int) -> dict[str, Any]:
+    return {
+        "input_tokens": reply.uncached_input_tokens,
+        "cache_creation_input_tokens": reply.cache_write_tokens,
+        "cache_read_input_tokens": reply.cache_read_tokens,
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": reply.cache_write_tokens,
+            "ephemeral_1h_input_tokens": 0,
+        },
+        "output_tokens": output_tokens,
+        "service_tier": "standard",
+    }
+
+
+def _signature() -> str:
+    return secrets.token_urlsafe(48)
+
+
+def _blocks(reply: ResolvedReply) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
+    if reply.thinking:
+        blocks.append({"type": "thinking", "thinking": reply.thinking, "signature": _signature()})
+    if reply.text or not reply.tool_calls:
+        blocks.append({"type": "text", "text": reply.text})
+    blocks += [
+        {"type": "tool_use", "id": call.id, "name": call.name, "input": call.arguments}
+        for call in reply.tool_calls
+    ]
+    return blocks
+
+
+def message(reply: ResolvedReply, message_id: str | None = None) -> dict[str, Any]:
+    """The complete (non-streaming) response body."""
+    return {
+        "id": message_id or new_id("msg_"),
+        "type": "message",
+        "role": "assistant",
+        "model": reply.model,
+        "content": _blocks(reply),
+        "stop_reason": _STOP_REASONS[reply.stop_reason],
+        "stop_sequence": None,
+        "usage": _usage(reply, reply.output_tokens),
+    }
+
+
+def _event(data: dict[str, Any]) -> bytes:
+    return f"event: {data['type']}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+def _block_events(index: int, start: dict[str, Any], deltas: list[dict[str, Any]]) -> list[bytes]:
+    events = [_event({"type": "content_block_start", "index": index, "content_block": start})]
+    events += [_event({"type": "content_block_delta", "index": index, "delta": d}) for d in deltas]
+    events.append(_event({"type": "content_block_stop", "index": index}))
+    return events
+
+
+def stream(reply: ResolvedReply) -> list[SSEChunk]:
+    """The SSE events of a streamed response, each with the delay before it is sent."""
+    start = {**message(reply), "content": [], "stop_reason": None, "usage": _usage(reply, 1)}
+    chunks: list[SSEChunk] = [(0.0, _event({"type": "message_start", "message": start}))]
+    chunks.append((0.0, _event({"type": "ping"})))
+    groups: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    if reply.thinking:
+        deltas = [{"type": "thinking_delta", "thinking": p} for p in reply.pieces(reply.thinking)]
+        deltas.append({"type": "signature_delta", "signature": _signature()})
+        groups.append(({"type": "thinking", "thinking": "", "signature": ""}, deltas))
+    if reply.text or not reply.tool_calls:
+        deltas = [{"type": "text_delta", "text": piece} for piece in reply.pieces(reply.text)]
+        groups.append(({"type": "text", "text": ""}, deltas))
+    for call in reply.tool_calls:
+        pieces = reply.pieces(arguments_json(call))
+        deltas = [{"type": "input_json_delta", "partial_json": piece} for piece in pieces]
+        groups.append(({"type": "tool_use", "id": call.id, "name": call.name, "input": {}}, deltas))
+    first_delta = True
+    for index, (block_start, deltas) in enumerate(groups):
+        for event in _block_events(index, block_start, deltas):
+            delay = 0.0
+            if event.startswith(b"event: content_block_delta"):
+                delay = reply.first_token_delay_s if first_delta else reply.chunk_delay_s
+                first_delta = False
+            chunks.append((delay, event))
+    final = {"stop_reason": _STOP_REASONS[reply.stop_reason], "stop_sequence": None}
+    usage = _usage(reply, reply.output_tokens)
+    del usage["cache_creation"], usage["service_tier"]
+    chunks.append((0.0, _event({"type": "message_delta", "delta": final, "usage": usage})))
+    chunks.append((0.0, _event({"type": "message_stop"})))
+    return chunks
+
+
+def error(kind: FaultKind, status: int | None, text: str | None) -> tuple[int, dict[str, Any]]:
+    """The status and body of a scripted fault (``http_error`` gives its own status)."""
+    default_status, default_text = _FAULTS.get(kind, (status or 400, "Bad request"))
+    code = status or default_status
+    return code, {
+        "type": "error",
+        "error": {"type": _ERROR_TYPES.get(code, "api_error"), "message": text or default_text},
+        "request_id": new_id("req_"),
+    }
+
+
+def _model_info(model_id: str, display_name: str) -> dict[str, Any]:
+    return {
+        "type": "model",
+        "id": model_id,
+        "display_name": display_name,
+        "created_at": time.strftime("%Y-%m-%dT00:00:00Z", time.gmtime(1_758_000_000)),
+    }
+
+
+def models_page() -> dict[str, Any]:
+    data = [_model_info(model_id, name) for model_id, name in MODELS]
+    return {"data": data, "has_more": False, "first_id": data[0]["id"], "last_id": data[-1]["id"]}
+
+
+def model_info(model_id: str) -> dict[str, Any] | None:
+    names = dict(MODELS)
+    return _model_info(model_id, names[model_id]) if model_id in names else None
