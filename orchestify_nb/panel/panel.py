@@ -1,0 +1,256 @@
+"""The panel's behaviour: send a prompt as an asyncio task on the kernel's loop, stream it into
+the widgets, stop it, clear the conversation, keep the usage views current.
+
+Why a task on the kernel's own loop: in ipykernel the shell thread runs an asyncio loop, and a
+widget callback runs on it. A task started there streams between cell executions, so the kernel
+stays free for other cells and for the Stop click (a comm message handled by the same loop).
+Widgets are updated only by setting traits, which is safe from a task; ``with output:`` is not
+(ipywidgets #2358, #3993).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from orchestify_nb.panel.copy_cell import copy_button_html
+from orchestify_nb.panel.layout import build_widgets
+from orchestify_nb.panel.summary import ProviderChoice, provider_choices, static_html
+from orchestify_nb.panel.turn import TurnView, one_line
+from orchestify_nb.panel.usage_view import ledger_table_html, strip_html
+from orchestify_nb.providers.errors import OrchestifyError
+from orchestify_nb.providers.types import LLMMessage
+from orchestify_nb.render import UpdateThrottle
+from orchestify_nb.usage.context import call_context
+
+if TYPE_CHECKING:
+    from orchestify_nb.providers.base import LLMProvider
+    from orchestify_nb.providers.registry import ProviderRegistry
+
+logger = logging.getLogger("orchestify_nb.panel")
+
+_USAGE_TAB = 1
+
+
+class Panel:
+    """A chat workbench over every configured provider, as an ipywidgets panel.
+
+    ``Panel()`` uses the notebook session's registry (the one ``%load_ext orchestify_nb`` and
+    ``%%llm`` use); pass ``registry`` to use another. Display it as a cell's last expression or
+    with ``show()``. The conversation stays in the panel until Clear; every call is recorded in
+    the usage ledger with the tag ``panel``.
+    """
+
+    def __init__(self, registry: ProviderRegistry | None = None) -> None:
+        problem: OrchestifyError | None = None
+        if registry is None:
+            from orchestify_nb.session import get_session
+
+            session = get_session()
+            registry, problem = session.registry, session.config_problem
+        self.registry = registry
+        self.turns: list[TurnView] = []
+        self.history: list[LLMMessage] = []
+        self._task: asyncio.Task[None] | None = None
+        self._choices = {choice.provider_id: choice for choice in provider_choices(registry)}
+        self.ui = build_widgets(list(self._choices.values()))
+        if problem is not None:
+            self._say(f"Config problem: {one_line(problem)}", error=True)
+        elif not self._choices:
+            self._say("No providers are configured: see %llm providers.", error=True)
+        self._set_provider_fields(self.ui.provider.value)
+        self.ui.provider.observe(self._on_provider_change, names="value")
+        self.ui.set_temperature.observe(self._on_set_temperature, names="value")
+        self.ui.send.on_click(lambda _button: self.send())
+        self.ui.stop.on_click(lambda _button: self.stop())
+        self.ui.clear.on_click(lambda _button: self.clear())
+        self.ui.usage_refresh.on_click(lambda _button: self.refresh_usage(table=True))
+        self.ui.tabs.observe(self._on_tab_change, names="selected_index")
+        self.refresh_usage()
+
+    # ------------------------------------------------------------------------------ actions
+    @property
+    def busy(self) -> bool:
+        """True while an answer is streaming."""
+        return self._task is not None and not self._task.done()
+
+    def send(self, prompt: str | None = None) -> asyncio.Task[None] | None:
+        """Send ``prompt`` (default: the prompt box) with the panel's settings; returns the task.
+
+        Returns ``None`` (and says why in the status line) when nothing can be sent.
+        """
+        text = (self.ui.prompt.value if prompt is None else prompt).strip()
+        if self.busy:
+            self._say("Still answering: press Stop first.", error=True)
+            return None
+        if not text:
+            self._say("Type a prompt first.", error=True)
+            return None
+        provider_id = self.ui.provider.value
+        model = self.ui.model.value.strip()
+        try:
+            loop = asyncio.get_running_loop()
+            provider = self.registry.get(provider_id)
+        except (OrchestifyError, KeyError, RuntimeError) as error:
+            self._say(self._cannot_send(error), error=True)
+            return None
+        self._say("")
+        self.ui.prompt.value = ""
+        turn = TurnView(text, provider.provider_id, model or provider.default_model or "")
+        self.turns.append(turn)
+        self.ui.conversation.children = tuple(t.box for t in reversed(self.turns))
+        messages = [*self.history, LLMMessage(role="user", content=text)]
+        options: dict[str, Any] = {
+            "model": model or None,
+            "temperature": self.ui.temperature.value if self.ui.set_temperature.value else None,
+            "max_tokens": self.ui.max_tokens.value,
+            "system": self.ui.system.value.strip() or None,
+        }
+        self._task = loop.create_task(self._answer(turn, provider, messages, options))
+        self._set_busy(True)
+        return self._task
+
+    def stop(self) -> None:
+        """Cancel the streaming answer; the partial text stays, marked as stopped."""
+        if self.busy and self._task is not None:
+            self.ui.stop.disabled = True
+            self._task.cancel()
+
+    def clear(self) -> None:
+        """Forget the conversation (refused while an answer is streaming)."""
+        if self.busy:
+            self._say("Stop the answer before clearing.", error=True)
+            return
+        self.turns.clear()
+        self.history.clear()
+        self.ui.conversation.children = (self.ui.empty,)
+        self.ui.copy.value = copy_button_html(None)
+        self._say("")
+
+    async def wait(self) -> None:
+        """Wait until the current answer has finished, stopped or failed (in a cell: ``await``)."""
+        if self._task is not None:
+            await asyncio.wait({self._task})
+
+    def refresh_usage(self, *, table: bool = False) -> None:
+        """Redraw the usage strip, and the ledger table when asked or when its tab is open."""
+        self.ui.usage_strip.value = strip_html(self.registry.get_total_usage())
+        if table or self.ui.tabs.selected_index == _USAGE_TAB:
+            self.ui.usage_table.value = ledger_table_html()
+
+    # ------------------------------------------------------------------------------ display
+    def show(self) -> None:
+        """Display the panel in the current cell's output."""
+        from IPython.display import display
+
+        display(self)  # type: ignore[no-untyped-call]
+
+    def to_html(self) -> str:
+        """The static summary shown where widgets cannot render (nbconvert, GitHub)."""
+        usage = self.registry.get_total_usage()
+        return static_html(
+            list(self._choices.values()),
+            usage.call_count,
+            usage.total_tokens,
+            usage.total_cost_usd,
+        )
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle: dict[str, Any] = dict(self.ui.root._repr_mimebundle_(**kwargs))
+        bundle["text/html"] = self.to_html()
+        bundle["text/plain"] = repr(self)
+        return bundle
+
+    def __repr__(self) -> str:
+        return f"Panel(providers={list(self._choices)!r}, turns={len(self.turns)})"
+
+    # ----------------------------------------------------------------------------- the task
+    async def _answer(
+        self,
+        turn: TurnView,
+        provider: LLMProvider,
+        messages: list[LLMMessage],
+        options: dict[str, Any],
+    ) -> None:
+        throttle = UpdateThrottle()
+        started = time.perf_counter()
+        try:
+            with call_context(tag="panel"):
+                async for event in provider.stream(messages, **options):
+                    if event.type == "done" and event.response is not None:
+                        turn.finish(event.response)
+                    else:
+                        turn.add(event)
+                        if throttle.due():
+                            turn.refresh()
+            self._remember(turn)
+        except asyncio.CancelledError:
+            turn.stop(time.perf_counter() - started)
+            self._remember(turn)
+            raise
+        except Exception as error:  # shown in the panel: a task has no cell to raise into
+            if not isinstance(error, OrchestifyError):
+                logger.exception("panel call to %s failed", provider.provider_id)
+            turn.fail(error)
+            _keep_for_llm_error(error)
+        finally:
+            self._set_busy(False)
+            self.refresh_usage()
+
+    def _remember(self, turn: TurnView) -> None:
+        """Add a finished or stopped exchange to the history sent with the next prompt."""
+        if not turn.text:
+            return
+        self.history += [
+            LLMMessage(role="user", content=turn.prompt),
+            LLMMessage(role="assistant", content=turn.text),
+        ]
+        self.ui.copy.value = copy_button_html(turn.text)
+
+    # ------------------------------------------------------------------------------ helpers
+    def _set_busy(self, busy: bool) -> None:
+        self.ui.send.disabled = busy or not self._choices
+        self.ui.stop.disabled = not busy
+        self.ui.clear.disabled = busy
+        self.ui.provider.disabled = busy or not self._choices
+
+    def _say(self, message: str, *, error: bool = False) -> None:
+        css = "onb-status onb-error" if error else "onb-status"
+        self.ui.status.value = f'<div class="{css}">{html.escape(message)}</div>'
+
+    def _cannot_send(self, error: BaseException) -> str:
+        if isinstance(error, RuntimeError):
+            return "The panel streams on the kernel's event loop: use it in a Jupyter notebook."
+        if self.ui.provider.value is None:
+            return "No provider to send to: configure one (see %llm providers)."
+        return one_line(error)
+
+    def _set_provider_fields(self, provider_id: str | None) -> None:
+        choice: ProviderChoice | None = self._choices.get(provider_id or "")
+        if choice is None:
+            return
+        self.ui.model.options = choice.models
+        self.ui.model.value = choice.default_model or ""
+        self.ui.max_tokens.value = self.registry.get(choice.provider_id).max_tokens
+
+    def _on_provider_change(self, change: dict[str, Any]) -> None:
+        self._set_provider_fields(change["new"])
+
+    def _on_set_temperature(self, change: dict[str, Any]) -> None:
+        self.ui.temperature.disabled = not change["new"]
+
+    def _on_tab_change(self, change: dict[str, Any]) -> None:
+        if change["new"] == _USAGE_TAB:
+            self.refresh_usage(table=True)
+
+
+def _keep_for_llm_error(error: BaseException) -> None:
+    """Let ``%llm error`` show the full traceback of the panel's last failure."""
+    from orchestify_nb.session import peek_session
+
+    session = peek_session()
+    if session is not None:
+        session.last_error = error

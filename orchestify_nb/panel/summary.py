@@ -1,0 +1,88 @@
+"""What the panel says about the configured providers: picker labels and the static fallback.
+
+The static fallback is plain HTML (no styles, no scripts) placed beside the widget view in the
+panel's display bundle, so nbconvert, GitHub's preview and other widget-less viewers still show
+which providers were configured and what this session spent.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from orchestify_nb.panel.usage_view import format_cost
+
+if TYPE_CHECKING:
+    from orchestify_nb.providers.base import LLMProvider
+    from orchestify_nb.providers.registry import ProviderRegistry
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderChoice:
+    """One configured provider as the picker and the summary show it."""
+
+    provider_id: str
+    provider_type: str
+    default_model: str | None
+    models: tuple[str, ...]
+    key: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.provider_id} · {self.provider_type} · {self.key}"
+
+    @classmethod
+    def of(cls, provider: LLMProvider) -> ProviderChoice:
+        if provider.has_api_key:
+            key = "key set"
+        elif provider.api_key_env is None:
+            key = "no key needed"
+        else:
+            key = f"no key ({provider.api_key_env})"
+        models = list(provider.known_models())
+        if provider.default_model and provider.default_model not in models:
+            models.insert(0, provider.default_model)
+        return cls(
+            provider_id=provider.provider_id,
+            provider_type=provider.provider_type,
+            default_model=provider.default_model,
+            models=tuple(models),
+            key=key,
+        )
+
+
+def provider_choices(registry: ProviderRegistry) -> list[ProviderChoice]:
+    """The registry's providers, the default one first."""
+    choices = [ProviderChoice.of(registry.get(pid)) for pid in registry.list_providers()]
+    default = registry.default_provider_id
+    return sorted(choices, key=lambda choice: choice.provider_id != default)
+
+
+def static_html(
+    choices: list[ProviderChoice], calls: int, tokens: int, cost_usd: float | None
+) -> str:
+    """The widget-less view: a table of providers and one line of this session's usage."""
+    if choices:
+        rows = "".join(
+            "<tr>"
+            f"<td>{html.escape(c.provider_id)}</td><td>{html.escape(c.provider_type)}</td>"
+            f"<td>{html.escape(c.default_model or '–')}</td><td>{html.escape(c.key)}</td>"
+            "</tr>"
+            for c in choices
+        )
+        providers = (
+            "<table><thead><tr><th>provider</th><th>type</th><th>default model</th>"
+            f"<th>key</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+    else:
+        providers = "<p>No providers are configured.</p>"
+    usage = (
+        f"<p>This session: {calls} call{'s' if calls != 1 else ''}, {tokens:,} tokens, "
+        f"{html.escape(format_cost(cost_usd))}.</p>"
+    )
+    return (
+        '<div class="orchestify-panel-static"><p><strong>orchestify_nb LLM panel</strong> '
+        "(interactive in a running Jupyter kernel; this is its static summary)</p>"
+        f"{providers}{usage}</div>"
+    )
