@@ -1,0 +1,264 @@
+"""The shape of an orchestify config: pydantic models, validated strictly.
+
+Unknown keys are errors (a misspelt ``max_tokns`` silently ignored would cost money), the API key
+is a ``SecretStr`` from the first moment, and references between sections (an agent's provider,
+``default_provider``, a provider budget) must name a defined provider.
+
+Fields left ``None`` mean "the provider's own default" (``LLMProvider`` holds the defaults once).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Hashable, Mapping
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+
+from orchestify_nb.pricing import ModelPrice
+
+__all__ = [
+    "PROVIDER_TYPES",
+    "AgentConfig",
+    "BudgetLimits",
+    "BudgetsConfig",
+    "LedgerConfig",
+    "OrchestifyConfig",
+    "ProviderConfig",
+    "ProviderType",
+    "ReferenceProblems",
+    "deepest_line",
+    "did_you_mean",
+]
+
+ProviderType = Literal["anthropic", "openai", "litellm", "local"]
+PROVIDER_TYPES: tuple[str, ...] = get_args(ProviderType)
+_LOCAL_ONLY_FIELDS = ("model_path", "n_ctx", "n_threads", "chat_format")
+
+Loc = tuple[Hashable, ...]
+
+
+def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    """`` (did you mean 'x'?)`` for the closest choice, or an empty string."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def deepest_line(lines: Mapping[Loc, int], loc: Loc) -> int | None:
+    """The line of the deepest key of ``loc`` found in ``lines`` (a missing key is reported at
+    its parent's line)."""
+    for end in range(len(loc), 0, -1):
+        line = lines.get(loc[:end])
+        if line is not None:
+            return line
+    return None
+
+
+class ReferenceProblems(ValueError):
+    """Cross-section references that name no defined provider, each with the key it sits at.
+
+    Raised inside validation so pydantic reports it; the loader unpacks ``problems`` to give each
+    its own line number.
+    """
+
+    def __init__(self, problems: list[tuple[Loc, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{'.'.join(map(str, loc))}: {text}" for loc, text in problems))
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ProviderConfig(_Section):
+    """One entry under ``providers:``. ``model_path``, ``n_ctx``, ``n_threads`` and
+    ``chat_format`` apply to ``type: local`` only; ``options`` are default request options."""
+
+    type: ProviderType
+    api_key: SecretStr | None = None
+    default_model: str | None = None
+    max_tokens: PositiveInt | None = None
+    base_url: str | None = None
+    timeout: PositiveFloat | None = None
+    max_retries: NonNegativeInt | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    pricing: dict[str, ModelPrice] = Field(default_factory=dict)
+    model_path: str | None = None
+    n_ctx: PositiveInt | None = None
+    n_threads: PositiveInt | None = None
+    chat_format: str | None = None
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _known_type(cls, value: object) -> object:
+        if isinstance(value, str) and value not in PROVIDER_TYPES:
+            raise ValueError(
+                f"unknown provider type {value!r}{did_you_mean(value, PROVIDER_TYPES)}; "
+                f"known types: {', '.join(PROVIDER_TYPES)}"
+            )
+        return value
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _empty_key_is_no_key(cls, value: object) -> object:
+        if isinstance(value, SecretStr) and not value.get_secret_value():
+            return None
+        return None if value == "" else value
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(
+                "base_url must start with http:// or https:// "
+                "(for example http://127.0.0.1:8000/v1)"
+            )
+        return value
+
+    @field_validator("model_path")
+    @classmethod
+    def _expand_home(cls, value: str | None) -> str | None:
+        return str(Path(value).expanduser()) if value else value
+
+    @model_validator(mode="after")
+    def _local_fields_only_on_local(self) -> ProviderConfig:
+        if self.type != "local":
+            misplaced = [name for name in _LOCAL_ONLY_FIELDS if getattr(self, name) is not None]
+            if misplaced:
+                raise ValueError(
+                    f"{', '.join(misplaced)} only apply to type: local, not type: {self.type}; "
+                    "remove them or change the type"
+                )
+        return self
+
+
+class AgentConfig(_Section):
+    """One entry under ``agents:``: which provider an agent uses and its per-call overrides.
+    A missing ``provider`` means the config's default provider."""
+
+    provider: str | None = None
+    model: str | None = None
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    max_tokens: PositiveInt | None = None
+    system: str | None = None
+
+
+class LedgerConfig(_Section):
+    """``ledger:`` — where the usage ledger lives (a file path or ``:memory:``). ``None`` means the
+    ``ORCHESTIFY_LEDGER`` variable, else the user data directory."""
+
+    path: str | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _expand_home(cls, value: str | None) -> str | None:
+        return str(Path(value).expanduser()) if value and value != ":memory:" else value
+
+
+class BudgetLimits(_Section):
+    """Spending limits in USD; ``None`` means no limit. ``per_day`` is a calendar day,
+    ``per_session`` one kernel/process, ``total`` everything in the ledger."""
+
+    per_day: NonNegativeFloat | None = None
+    per_session: NonNegativeFloat | None = None
+    total: NonNegativeFloat | None = None
+
+    @property
+    def is_set(self) -> bool:
+        return any(v is not None for v in (self.per_day, self.per_session, self.total))
+
+
+class BudgetsConfig(BudgetLimits):
+    """``budgets:`` — the overall limits at top level, per-provider limits under ``providers:``,
+    and the fraction of a limit at which a warning is shown."""
+
+    providers: dict[str, BudgetLimits] = Field(default_factory=dict)
+    warn_at: float = Field(default=0.8, gt=0.0, le=1.0)
+
+    @property
+    def overall(self) -> BudgetLimits:
+        return BudgetLimits(per_day=self.per_day, per_session=self.per_session, total=self.total)
+
+    def for_provider(self, provider_id: str) -> BudgetLimits | None:
+        return self.providers.get(provider_id)
+
+    @field_validator("providers", mode="before")
+    @classmethod
+    def _empty_section(cls, value: object) -> object:
+        return {} if value is None else value
+
+
+class OrchestifyConfig(_Section):
+    """A whole config. ``source`` is the file it came from (``None`` for a mapping);
+    ``line_of(loc)`` gives the line a key was written on, for messages that point at it."""
+
+    providers: dict[str, ProviderConfig] = Field(default_factory=dict)
+    agents: dict[str, AgentConfig] = Field(default_factory=dict)
+    default_provider: str | None = None
+    pricing: dict[str, ModelPrice] = Field(default_factory=dict)
+    ledger: LedgerConfig | None = None
+    budgets: BudgetsConfig | None = None
+
+    _source: str | None = PrivateAttr(default=None)
+    _lines: dict[Loc, int] = PrivateAttr(default_factory=dict)
+
+    @property
+    def source(self) -> str | None:
+        return self._source
+
+    def line_of(self, loc: Loc) -> int | None:
+        """The line of the deepest key of ``loc`` that was written in the file."""
+        return deepest_line(self._lines, loc)
+
+    def resolved_default_provider(self) -> str | None:
+        """``default_provider``, else the first provider defined, else ``None``."""
+        return self.default_provider or next(iter(self.providers), None)
+
+    def provider_pricing(self, provider_id: str) -> dict[str, ModelPrice]:
+        """Price overrides for one provider: the top-level ``pricing:``, then its own on top."""
+        return {**self.pricing, **self.providers[provider_id].pricing}
+
+    @field_validator("providers", "agents", "pricing", mode="before")
+    @classmethod
+    def _empty_section(cls, value: object) -> object:
+        return {} if value is None else value
+
+    @model_validator(mode="after")
+    def _references_name_defined_providers(self) -> OrchestifyConfig:
+        known = list(self.providers)
+        problems: list[tuple[Loc, str]] = []
+
+        def check(loc: Loc, provider_id: str, what: str) -> None:
+            if provider_id not in self.providers:
+                listed = (
+                    f"defined providers: {', '.join(known)}"
+                    if known
+                    else "no providers are defined (add a providers: section)"
+                )
+                guess = did_you_mean(provider_id, known)
+                problems.append((loc, f"{what} {provider_id!r} is not defined{guess}; {listed}"))
+
+        if self.default_provider is not None:
+            check(("default_provider",), self.default_provider, "default_provider")
+        for agent_id, agent in self.agents.items():
+            if agent.provider is not None:
+                check(("agents", agent_id, "provider"), agent.provider, "provider")
+        if self.budgets is not None:
+            for provider_id in self.budgets.providers:
+                check(("budgets", "providers", provider_id), provider_id, "budget for provider")
+        if problems:
+            raise ReferenceProblems(problems)
+        return self
