@@ -1,0 +1,163 @@
+"""Draw one streamed answer: live in a notebook output, or chunk by chunk in a terminal.
+
+In a notebook the answer is one display (``display_id``) updated in place at most every
+``UpdateThrottle.interval_s``; the last update carries the final rendering and the output
+metadata, so the saved notebook holds exactly one output with the final text. In terminal
+IPython there is no display to update: chunks are printed as they arrive.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TYPE_CHECKING, Any, TextIO
+
+from orchestify_nb.render.formats import OutputFormat, answer_bundle, footer_text, parse_json_answer
+from orchestify_nb.render.throttle import UpdateThrottle
+
+if TYPE_CHECKING:
+    from IPython.display import DisplayHandle
+
+    from orchestify_nb.providers.types import LLMResponse, StreamEvent
+
+#: Key under which an answer's provenance is stored in the output's metadata.
+METADATA_KEY = "orchestify_nb"
+
+
+class StreamRenderer:
+    """Renders the events of one answer; call ``start``, ``add`` per event, ``tick`` when idle,
+    then exactly one of ``finish``, ``interrupt`` or ``fail``.
+
+    ``updates`` counts display messages sent (the first display included) and ``finished_at``
+    is the monotonic time of the final one, for the render benchmark.
+    """
+
+    def __init__(
+        self,
+        *,
+        output_format: OutputFormat = "markdown",
+        terminal: bool = False,
+        waiting_label: str = "",
+        throttle: UpdateThrottle | None = None,
+        stream: TextIO | None = None,
+    ) -> None:
+        self.output_format = output_format
+        self.terminal = terminal
+        self.waiting_label = waiting_label
+        self.throttle = throttle or UpdateThrottle()
+        self.text = ""
+        self.thinking = ""
+        self.updates = 0
+        self.finished_at: float | None = None
+        self._stream = stream
+        self._handle: DisplayHandle | None = None
+        self._dirty = False
+        self._printed_thinking_header = False
+        self._printed_answer_header = False
+
+    # ------------------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        """Show that the call is under way (notebook: a placeholder the answer will replace)."""
+        if self.terminal:
+            return
+        label = f"waiting for {self.waiting_label}…" if self.waiting_label else "waiting…"
+        self._send({"text/plain": label, "text/markdown": f"<sub>{label}</sub>"}, None)
+        self.throttle.reset()
+
+    def add(self, event: StreamEvent) -> None:
+        """Take one stream event; redraw if the throttle allows."""
+        if event.type == "text":
+            self.text += event.text
+        elif event.type == "thinking":
+            self.thinking += event.text
+        else:
+            return
+        if self.terminal:
+            self._print_delta(event.type, event.text)
+            return
+        self._dirty = True
+        if self.throttle.due():
+            self._redraw()
+
+    def tick(self) -> None:
+        """Called while no event arrives: draw text that the throttle held back."""
+        if self._dirty and not self.terminal and self.throttle.due():
+            self._redraw()
+
+    def finish(self, response: LLMResponse, metadata: dict[str, Any] | None = None) -> None:
+        """Draw the final answer with its footer and attach the provenance metadata."""
+        self.text = response.content
+        self.thinking = response.thinking or self.thinking
+        note = footer_text(response)
+        if self.terminal:
+            self._print_end(note)
+            return
+        bundle = answer_bundle(
+            self.text, output_format=self.output_format, thinking=self.thinking, note=note
+        )
+        self._final(bundle, {METADATA_KEY: metadata} if metadata else None)
+
+    def interrupt(self, label: str = "") -> None:
+        """Keep the partial answer, marked as interrupted."""
+        self._stop(f"interrupted after {len(self.text):,} characters {label}".strip())
+
+    def fail(self, error: BaseException) -> None:
+        """Keep any partial answer, marked as failed (the caller reports the error itself)."""
+        self._stop(f"stopped by {type(error).__name__}; the message follows")
+
+    # ------------------------------------------------------------------------------ internals
+    def _stop(self, note: str) -> None:
+        if self.terminal:
+            self._print_end(note)
+            return
+        fmt: OutputFormat = "text" if self.output_format in ("code", "json") else self.output_format
+        bundle = answer_bundle(self.text, output_format=fmt, thinking=self.thinking, note=note)
+        self._final(bundle, None)
+
+    def _redraw(self) -> None:
+        self._dirty = False
+        bundle = answer_bundle(
+            self.text, output_format=self.output_format, thinking=self.thinking, streaming=True
+        )
+        self._send(bundle, None)
+
+    def _final(self, bundle: dict[str, Any], metadata: dict[str, Any] | None) -> None:
+        self._dirty = False
+        self._send(bundle, metadata)
+        self.finished_at = time.monotonic()
+
+    def _send(self, bundle: dict[str, Any], metadata: dict[str, Any] | None) -> None:
+        if self._handle is None:
+            from IPython.display import display
+
+            show: Any = display  # IPython's display functions are untyped
+            self._handle = show(bundle, raw=True, metadata=metadata, display_id=True)
+        else:
+            update: Any = self._handle.update
+            update(bundle, raw=True, metadata=metadata or {})
+        self.updates += 1
+
+    def _out(self) -> TextIO:
+        return self._stream or sys.stdout
+
+    def _print_delta(self, kind: str, text: str) -> None:
+        out = self._out()
+        if kind == "thinking" and not self._printed_thinking_header:
+            out.write("[thinking]\n")
+            self._printed_thinking_header = True
+        elif kind == "text" and self._printed_thinking_header and not self._printed_answer_header:
+            out.write("\n[answer]\n")
+            self._printed_answer_header = True
+        out.write(text)
+        out.flush()
+        self.updates += 1
+
+    def _print_end(self, note: str) -> None:
+        out = self._out()
+        if self.output_format == "json" and self.text:
+            parsed = parse_json_answer(self.text)
+            if parsed.error is not None:
+                note = f"not valid JSON ({parsed.error}) · {note}"
+        out.write(f"\n[{note}]\n")
+        out.flush()
+        self.finished_at = time.monotonic()
