@@ -46,6 +46,8 @@ class UsageRecord:
     tag: str | None = None
     notebook_path: str | None = None
     cell_execution_count: int | None = None
+    #: The kernel (process) that made the call; the ledger fills it in when it writes the row.
+    session_id: str | None = None
     id: str = field(default_factory=_new_id)
 
     @staticmethod

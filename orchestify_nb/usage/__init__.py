@@ -1,0 +1,77 @@
+"""Usage recording: the process-wide default ledger every provider writes to.
+
+Importing this package is cheap (sqlite3, no pandas): the provider base class reaches the default
+ledger on every call, and pandas is loaded only when a DataFrame is asked for.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from orchestify_nb.usage.context import CallContext, call_context, current_call_context
+from orchestify_nb.usage.record import UsageRecord
+
+if TYPE_CHECKING:
+    from orchestify_nb.usage.ledger import Ledger
+
+__all__ = [
+    "CallContext",
+    "UsageRecord",
+    "call_context",
+    "current_call_context",
+    "default_ledger_path",
+    "get_default_ledger",
+    "set_default_ledger",
+]
+
+#: Environment variable naming the ledger file (``:memory:`` allowed); it wins over the config.
+LEDGER_ENV = "ORCHESTIFY_LEDGER"
+
+logger = logging.getLogger("orchestify_nb.usage")
+
+_default: Ledger | None = None
+_default_lock = threading.Lock()
+
+
+def default_ledger_path(configured: str | os.PathLike[str] | None = None) -> str:
+    """``ORCHESTIFY_LEDGER`` if set, else ``configured`` (config ``ledger: {path}``), else
+    ``ledger.sqlite3`` in the user data directory (kept across sessions and projects)."""
+    from_env = os.environ.get(LEDGER_ENV)
+    if from_env:
+        return from_env
+    if configured:
+        return os.fspath(Path(configured).expanduser())
+    import platformdirs
+
+    return os.fspath(platformdirs.user_data_path("orchestify_nb") / "ledger.sqlite3")
+
+
+def get_default_ledger() -> Ledger:
+    """The ledger calls are recorded to when a provider has no ``usage_sink`` of its own.
+
+    Created on first use at ``default_ledger_path()``. If that file cannot be opened, usage is
+    kept in memory for this session (with a logged warning) rather than failing every call.
+    """
+    global _default
+    with _default_lock:
+        if _default is None:
+            from orchestify_nb.usage.ledger import Ledger
+            from orchestify_nb.usage.store import LedgerError
+
+            try:
+                _default = Ledger(default_ledger_path())
+            except LedgerError as error:
+                logger.warning("%s; recording usage in memory for this session instead", error)
+                _default = Ledger(":memory:")
+        return _default
+
+
+def set_default_ledger(ledger: Ledger | None) -> None:
+    """Make ``ledger`` the default (``None``: the next use opens ``default_ledger_path()``)."""
+    global _default
+    with _default_lock:
+        _default = ledger

@@ -1,0 +1,223 @@
+"""Spending limits, and the in-memory spend totals that make checking them nearly free.
+
+``check_budget`` runs before every call, so it must not scan the ledger. ``SpendTracker`` keeps
+what each provider spent today (UTC), in this session and in total, folds in this process's own
+rows as they are written, and reads only the rows other processes added since it last looked
+(``PRAGMA data_version`` says whether there are any).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time
+from typing import Literal
+
+from orchestify_nb.usage.record import UsageRecord
+from orchestify_nb.usage.store import LedgerStore, to_ns
+
+BudgetPeriod = Literal["day", "session", "total"]
+BudgetState = Literal["ok", "warning", "exceeded"]
+
+#: Share of a budget after which a ``BudgetWarning`` is shown (once per budget and session).
+WARNING_FRACTION = 0.8
+
+
+class BudgetWarning(UserWarning):
+    """A budget is at least 80 % spent; calls still go through until it is exhausted."""
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """At most ``limit_usd`` per ``period`` for one provider (``provider_id``), or for all.
+
+    ``day`` is the UTC calendar day; ``session`` is this kernel (process) since it started.
+    """
+
+    limit_usd: float
+    period: BudgetPeriod = "total"
+    provider_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.period not in ("day", "session", "total"):
+            raise ValueError(
+                f"budget period must be 'day', 'session' or 'total', not {self.period!r}"
+            )
+        if not self.limit_usd >= 0:
+            raise ValueError(
+                f"budget limit_usd must be a non-negative number, not {self.limit_usd!r}"
+            )
+
+    def applies_to(self, provider_id: str) -> bool:
+        return self.provider_id is None or self.provider_id == provider_id
+
+    def describe(self) -> str:
+        """``"the daily budget for provider 'claude'"``, ``"the overall total budget"``..."""
+        adjective = {"day": "daily", "session": "per-session", "total": "total"}[self.period]
+        scope = f"for provider {self.provider_id!r}" if self.provider_id else "across all providers"
+        return f"the {adjective} budget {scope}"
+
+    def window(self) -> str:
+        return {"day": "today (UTC)", "session": "in this session", "total": "in total"}[
+            self.period
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetStatus:
+    """A budget with what has been spent against it."""
+
+    budget: Budget
+    spent_usd: float
+
+    @property
+    def remaining_usd(self) -> float:
+        return max(self.budget.limit_usd - self.spent_usd, 0.0)
+
+    @property
+    def fraction_used(self) -> float:
+        limit = self.budget.limit_usd
+        return self.spent_usd / limit if limit > 0 else float("inf")
+
+    @property
+    def state(self) -> BudgetState:
+        if self.spent_usd >= self.budget.limit_usd:
+            return "exceeded"
+        return "warning" if self.fraction_used >= WARNING_FRACTION else "ok"
+
+
+def usd(amount: float) -> str:
+    """Money for messages: cents for dollars, more digits for the tiny sums of single calls."""
+    return f"${amount:,.2f}" if amount >= 1 or amount == 0 else f"${amount:.4f}"
+
+
+def exceeded_message(status: BudgetStatus) -> tuple[str, str]:
+    """The message and the hint of the error raised when a call hits a spent budget."""
+    budget = status.budget
+    message = (
+        f"{budget.describe()} is spent: {usd(status.spent_usd)} of {usd(budget.limit_usd)} "
+        f"{budget.window()}, so the call was refused before anything was sent"
+    )
+    reset = {
+        "day": "it resets at midnight UTC",
+        "session": "it resets when the kernel restarts",
+        "total": "it never resets",
+    }[budget.period]
+    hint = (
+        f"Raise limit_usd for this budget under `budgets:` in your orchestify.yaml (or pass a "
+        f"higher Budget to Ledger.set_budgets()); {reset}. `%llm budget` shows every budget."
+    )
+    return message, hint
+
+
+def warning_message(status: BudgetStatus) -> str:
+    budget = status.budget
+    return (
+        f"{budget.describe()} is {status.fraction_used:.0%} used: {usd(status.spent_usd)} of "
+        f"{usd(budget.limit_usd)} {budget.window()}. Calls are refused once it is spent."
+    )
+
+
+@dataclass(slots=True)
+class _Spend:
+    total: dict[str, float] = field(default_factory=dict)
+    day: dict[str, float] = field(default_factory=dict)
+    session: dict[str, float] = field(default_factory=dict)
+
+    def add(self, provider_id: str, cost: float, *, today: bool, this_session: bool) -> None:
+        self.total[provider_id] = self.total.get(provider_id, 0.0) + cost
+        if today:
+            self.day[provider_id] = self.day.get(provider_id, 0.0) + cost
+        if this_session:
+            self.session[provider_id] = self.session.get(provider_id, 0.0) + cost
+
+    def of(self, period: BudgetPeriod) -> dict[str, float]:
+        return {"day": self.day, "session": self.session, "total": self.total}[period]
+
+
+_SYNC_SQL = """
+SELECT provider.text,
+       total(c.cost_usd),
+       total(CASE WHEN c.started_at_ns >= ? THEN c.cost_usd END),
+       total(CASE WHEN c.session_id_label = ? THEN c.cost_usd END),
+       max(c.rowid)
+FROM calls AS c JOIN labels AS provider ON provider.id = c.provider_id_label
+WHERE c.rowid > ?
+GROUP BY c.provider_id_label
+"""
+
+
+class SpendTracker:
+    """USD spent per provider, by period, kept current at the cost of a dict update per call.
+
+    Must be used under the store's lock.
+    """
+
+    def __init__(self, store: LedgerStore, session_id: str) -> None:
+        self._store = store
+        self._session_id = session_id
+        self._spend = _Spend()
+        self._day_start_ns = -1
+        self._synced_rowid = 0
+        self._synced_version: int | None = None
+        self._stale = True
+
+    def spent(self, budget: Budget, pending: Iterable[UsageRecord] = ()) -> float:
+        """Spent against ``budget``, including rows still waiting to be written."""
+        self._refresh_if_needed()
+        amounts = self._spend.of(budget.period)
+        if budget.provider_id is None:
+            spent = sum(amounts.values())
+        else:
+            spent = amounts.get(budget.provider_id, 0.0)
+        for record in pending:
+            if (
+                record.cost_usd
+                and budget.applies_to(record.provider_id)
+                and self._in_period(record, budget.period)
+            ):
+                spent += record.cost_usd
+        return spent
+
+    def on_insert(self, rowid: int, record: UsageRecord) -> None:
+        """Fold a row this process just wrote, unless other writers make a re-read necessary."""
+        if not rowid:
+            return
+        if self._stale or rowid != self._synced_rowid + 1:
+            self._stale = True
+            return
+        self._synced_rowid = rowid
+        if record.cost_usd:
+            self._spend.add(
+                record.provider_id,
+                record.cost_usd,
+                today=self._in_period(record, "day"),
+                this_session=True,
+            )
+
+    def _in_period(self, record: UsageRecord, period: BudgetPeriod) -> bool:
+        if period == "day":
+            return to_ns(record.started_at) >= self._day_start_ns
+        if period == "session":
+            return record.session_id in (None, self._session_id)
+        return True
+
+    def _refresh_if_needed(self) -> None:
+        day_start = to_ns(datetime.combine(datetime.now(UTC).date(), time(), tzinfo=UTC))
+        if day_start != self._day_start_ns:
+            self._spend, self._synced_rowid, self._day_start_ns = _Spend(), 0, day_start
+            self._stale = True
+        version = self._store.data_version()
+        if not self._stale and version == self._synced_version:
+            return
+        session_code = self._store.label_id(self._session_id)
+        rows = self._store.connection.execute(
+            _SYNC_SQL, (self._day_start_ns, session_code, self._synced_rowid)
+        ).fetchall()
+        for provider_id, total, today, this_session, max_rowid in rows:
+            spend = self._spend
+            spend.total[provider_id] = spend.total.get(provider_id, 0.0) + total
+            spend.day[provider_id] = spend.day.get(provider_id, 0.0) + today
+            spend.session[provider_id] = spend.session.get(provider_id, 0.0) + this_session
+            self._synced_rowid = max(self._synced_rowid, int(max_rowid))
+        self._synced_version, self._stale = version, False

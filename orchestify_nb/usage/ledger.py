@@ -1,0 +1,314 @@
+"""The usage ledger: every call's tokens and cost, kept in SQLite across sessions.
+
+``Ledger.record`` is what the provider base class calls after every call; ``check_budget`` is what
+it calls before one. Everything else reads: totals as ``TokenUsage``, rows as ``UsageRecord``,
+and (pandas loaded on first use) DataFrames, summaries, pivots, plots and exports.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import uuid
+import warnings
+import weakref
+from collections.abc import Iterable, Sequence
+from types import TracebackType
+from typing import Self
+
+from orchestify_nb.providers.errors import BudgetExceededError
+from orchestify_nb.providers.types import TokenUsage
+from orchestify_nb.usage.budgets import (
+    Budget,
+    BudgetStatus,
+    BudgetWarning,
+    SpendTracker,
+    exceeded_message,
+    warning_message,
+)
+from orchestify_nb.usage.periods import Moment, parse_moment
+from orchestify_nb.usage.record import UsageRecord
+from orchestify_nb.usage.store import Filters, LedgerError, LedgerStore, from_ns
+
+LabelFilter = str | Sequence[str] | None
+
+_session: tuple[int, str] | None = None
+
+
+def current_session_id() -> str:
+    """One id per process (kernel): a forked child gets its own."""
+    global _session
+    if _session is None or _session[0] != os.getpid():
+        _session = (os.getpid(), uuid.uuid4().hex)
+    return _session[1]
+
+
+def make_filters(
+    *,
+    since: Moment | None = None,
+    until: Moment | None = None,
+    provider: LabelFilter = None,
+    model: LabelFilter = None,
+    tag: LabelFilter = None,
+    status: LabelFilter = None,
+    session_id: LabelFilter = None,
+) -> Filters:
+    """Filters from user arguments: a label filter is one value or a list of accepted values."""
+
+    def many(value: LabelFilter) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        return (value,) if isinstance(value, str) else tuple(value)
+
+    return Filters(
+        since_ns=parse_moment(since),
+        until_ns=parse_moment(until),
+        provider=many(provider),
+        model=many(model),
+        tag=many(tag),
+        status=many(status),
+        session_id=many(session_id),
+    )
+
+
+def _write_pending(store: LedgerStore, pending: list[UsageRecord]) -> list[tuple[int, UsageRecord]]:
+    """Write waiting records oldest first; stops (raising) at the first failure, losing none."""
+    written: list[tuple[int, UsageRecord]] = []
+    while pending:
+        record = pending[0]
+        try:
+            rowid = store.insert(record)
+        except sqlite3.Error as error:
+            raise LedgerError(
+                f"could not write usage record {record.id} to the ledger {store.path!r} "
+                f"({error}); {len(pending)} record(s) are kept in memory and are written with "
+                "the next call or Ledger.flush()"
+            ) from error
+        pending.pop(0)
+        written.append((rowid, record))
+    return written
+
+
+def _close_store(store: LedgerStore, pending: list[UsageRecord]) -> None:
+    """Last chance for records that could not be written, then release the file."""
+    with store.lock:
+        try:
+            _write_pending(store, pending)
+        except LedgerError as error:
+            warnings.warn(str(error), RuntimeWarning, stacklevel=1)
+        store.close()
+
+
+class Ledger:
+    """Usage of every LLM call, in one SQLite file (or ``":memory:"``).
+
+    ``path=None`` picks the default file (``ORCHESTIFY_LEDGER``, else the user data directory).
+    Several kernels may share a file: each row carries the ``session_id`` of the process that
+    wrote it. ``budgets`` refuse calls once spent (see ``Budget``).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        budgets: Iterable[Budget] | None = None,
+        *,
+        session_id: str | None = None,
+    ) -> None:
+        if path is None:
+            from orchestify_nb.usage import default_ledger_path
+
+            path = default_ledger_path()
+        self._store = LedgerStore(os.fspath(path))
+        self.session_id = session_id or current_session_id()
+        self._budgets: tuple[Budget, ...] = tuple(budgets or ())
+        self._tracker = SpendTracker(self._store, self.session_id)
+        self._warned: set[Budget] = set()
+        self._pending: list[UsageRecord] = []
+        self._finalizer = weakref.finalize(self, _close_store, self._store, self._pending)
+
+    @property
+    def path(self) -> str:
+        return self._store.path
+
+    # ---------------------------------------------------------------------------------- writing
+    def record(self, record: UsageRecord) -> None:
+        """Write one finished call. Raises ``LedgerError`` if the file refuses the write; the
+        record is then kept and written with the next call or ``flush()``."""
+        if record.session_id is None:
+            record.session_id = self.session_id
+        with self._store.lock:
+            self._pending.append(record)
+            self._fold(_write_pending(self._store, self._pending))
+
+    def flush(self) -> None:
+        """Write records whose earlier write failed; raises ``LedgerError`` if it fails again."""
+        with self._store.lock:
+            self._fold(_write_pending(self._store, self._pending))
+
+    @property
+    def pending_count(self) -> int:
+        """Records kept in memory because writing them failed."""
+        return len(self._pending)
+
+    def _fold(self, written: list[tuple[int, UsageRecord]]) -> None:
+        for rowid, record in written:
+            self._tracker.on_insert(rowid, record)
+
+    def close(self) -> None:
+        """Write what is pending and release the file (the ledger is unusable afterwards)."""
+        self._finalizer()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------------------------- budgets
+    @property
+    def budgets(self) -> tuple[Budget, ...]:
+        return self._budgets
+
+    def set_budgets(self, budgets: Iterable[Budget]) -> None:
+        """Replace the budgets (warnings already shown are shown again if still due)."""
+        self._budgets = tuple(budgets)
+        self._warned.clear()
+
+    def budget_status(self) -> list[BudgetStatus]:
+        """Every budget with what has been spent against it."""
+        with self._store.lock:
+            return [BudgetStatus(b, self._tracker.spent(b, self._pending)) for b in self._budgets]
+
+    def check_budget(self, provider_id: str) -> None:
+        """Refuse a call before it is sent if a budget covering ``provider_id`` is spent.
+
+        Raises ``BudgetExceededError``; warns (``BudgetWarning``, once per budget and session)
+        when a budget is 80 % used. Cheap: spend totals are kept in memory.
+        """
+        if not self._budgets:
+            return
+        with self._store.lock:
+            statuses = [
+                BudgetStatus(b, self._tracker.spent(b, self._pending))
+                for b in self._budgets
+                if b.applies_to(provider_id)
+            ]
+        for status in statuses:
+            if status.state == "exceeded":
+                message, hint = exceeded_message(status)
+                raise BudgetExceededError(message, provider_id=provider_id, hint=hint)
+        for status in statuses:
+            if status.state == "warning" and status.budget not in self._warned:
+                self._warned.add(status.budget)
+                warnings.warn(warning_message(status), BudgetWarning, stacklevel=3)
+
+    # ---------------------------------------------------------------------------------- reading
+    def totals(self, provider_id: str | None = None, since: Moment | None = None) -> TokenUsage:
+        """Totals of the calls in the ledger (all sessions), like a provider's ``get_usage()``."""
+        filters = make_filters(provider=provider_id, since=since)
+        with self._store.lock:
+            where, params = self._store.where(filters)
+            error_code, cancelled_code = (
+                self._store.label_id("error"),
+                self._store.label_id("cancelled"),
+            )
+            row = self._store.connection.execute(
+                "SELECT count(*), total(input_tokens), total(output_tokens), total(cost_usd), "
+                "total(cache_read_tokens), total(cache_write_tokens), total(reasoning_tokens), "
+                "total(status_label = ?), total(status_label = ?), "
+                "total(cost_usd IS NULL AND (input_tokens > 0 OR output_tokens > 0)) "
+                f"FROM calls{where}",
+                [error_code, cancelled_code, *params],
+            ).fetchone()
+        return TokenUsage(
+            call_count=int(row[0]),
+            total_input=int(row[1]),
+            total_output=int(row[2]),
+            total_cost_usd=float(row[3]),
+            total_cache_read=int(row[4]),
+            total_cache_write=int(row[5]),
+            total_reasoning=int(row[6]),
+            error_count=int(row[7]),
+            cancelled_count=int(row[8]),
+            unpriced_calls=int(row[9]),
+        )
+
+    def records(
+        self,
+        *,
+        since: Moment | None = None,
+        until: Moment | None = None,
+        provider: LabelFilter = None,
+        model: LabelFilter = None,
+        tag: LabelFilter = None,
+        status: LabelFilter = None,
+        limit: int | None = None,
+    ) -> list[UsageRecord]:
+        """Rows as ``UsageRecord`` objects, oldest first (``limit`` keeps the newest N)."""
+        filters = make_filters(
+            since=since, until=until, provider=provider, model=model, tag=tag, status=status
+        )
+        with self._store.lock:
+            where, params = self._store.where(filters)
+            rowids = f"SELECT rowid FROM calls{where} ORDER BY started_at_ns DESC, rowid DESC"
+            if limit is not None:
+                rowids += f" LIMIT {int(limit)}"
+            return self._read_records(rowids, params)
+
+    def _read_records(self, rowids: str, params: list[object]) -> list[UsageRecord]:
+        rows = self._store.connection.execute(
+            "SELECT u.id, u.session_id, u.started_at_ns, u.finished_at_ns, u.provider_id, "
+            "u.provider_type, u.model_requested, u.model, u.status, u.input_tokens, "
+            "u.output_tokens, u.cache_write_tokens, u.cache_read_tokens, u.reasoning_tokens, "
+            "u.cost_usd, u.priced, u.price_source, u.latency_s, u.time_to_first_token_s, "
+            "u.finish_reason, u.error_type, u.agent, u.tag, u.notebook_path, "
+            "u.cell_execution_count FROM calls AS c JOIN usage AS u ON u.id = c.id "
+            f"WHERE c.rowid IN ({rowids}) ORDER BY c.started_at_ns, c.rowid",
+            params,
+        ).fetchall()
+        return [
+            UsageRecord(
+                id=row[0],
+                session_id=row[1],
+                started_at=from_ns(row[2]),
+                finished_at=from_ns(row[3]),
+                provider_id=row[4],
+                provider_type=row[5],
+                model_requested=row[6],
+                model=row[7],
+                status=row[8],
+                input_tokens=row[9],
+                output_tokens=row[10],
+                cache_write_tokens=row[11],
+                cache_read_tokens=row[12],
+                reasoning_tokens=row[13],
+                cost_usd=row[14],
+                priced=bool(row[15]),
+                price_source=row[16],
+                latency_s=row[17],
+                time_to_first_token_s=row[18],
+                finish_reason=row[19],
+                error_type=row[20],
+                agent=row[21],
+                tag=row[22],
+                notebook_path=row[23],
+                cell_execution_count=row[24],
+            )
+            for row in rows
+        ]
+
+    def __len__(self) -> int:
+        with self._store.lock:
+            return int(self._store.connection.execute("SELECT count(*) FROM calls").fetchone()[0])
+
+    def __repr__(self) -> str:
+        budgets = f", budgets={len(self._budgets)}" if self._budgets else ""
+        return f"Ledger(path={self.path!r}{budgets})"
+
+
+__all__ = ["Budget", "BudgetStatus", "BudgetWarning", "Ledger", "LedgerError", "current_session_id"]
