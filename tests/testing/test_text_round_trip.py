@@ -11,17 +11,11 @@ CLAUDE = "claude-haiku-4-5"
 GPT = "gpt-4o-mini"
 
 
-def _anthropic(emu: LLMEmulator) -> anthropic.AsyncAnthropic:
-    return anthropic.AsyncAnthropic(base_url=emu.base_url, api_key="test-key", max_retries=0)
-
-
-def _openai(emu: LLMEmulator) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=emu.openai_base_url, api_key="test-key", max_retries=0)
-
-
-async def test_anthropic_message_returns_scripted_text_and_usage(llm_emulator: LLMEmulator) -> None:
+async def test_anthropic_message_returns_scripted_text_and_usage(
+    llm_emulator: LLMEmulator, claude: anthropic.AsyncAnthropic
+) -> None:
     llm_emulator.enqueue(Reply(text="Hello!", input_tokens=12, output_tokens=5))
-    message = await _anthropic(llm_emulator).messages.create(
+    message = await claude.messages.create(
         model=CLAUDE, max_tokens=64, messages=[{"role": "user", "content": "Hi"}]
     )
     assert [block.type for block in message.content] == ["text"]
@@ -32,10 +26,10 @@ async def test_anthropic_message_returns_scripted_text_and_usage(llm_emulator: L
 
 
 async def test_anthropic_stream_deltas_concatenate_to_scripted_text(
-    llm_emulator: LLMEmulator,
+    llm_emulator: LLMEmulator, claude: anthropic.AsyncAnthropic
 ) -> None:
     llm_emulator.enqueue(Reply(text="The quick brown fox", chunk_chars=3))
-    async with _anthropic(llm_emulator).messages.stream(
+    async with claude.messages.stream(
         model=CLAUDE, max_tokens=64, messages=[{"role": "user", "content": "Hi"}]
     ) as stream:
         deltas = [text async for text in stream.text_stream]
@@ -46,9 +40,11 @@ async def test_anthropic_stream_deltas_concatenate_to_scripted_text(
     assert final.stop_reason == "end_turn"
 
 
-async def test_openai_completion_returns_scripted_text_and_usage(llm_emulator: LLMEmulator) -> None:
+async def test_openai_completion_returns_scripted_text_and_usage(
+    llm_emulator: LLMEmulator, gpt: openai.AsyncOpenAI
+) -> None:
     llm_emulator.enqueue(Reply(text="Hello!", input_tokens=12, output_tokens=5))
-    completion = await _openai(llm_emulator).chat.completions.create(
+    completion = await gpt.chat.completions.create(
         model=GPT, messages=[{"role": "user", "content": "Hi"}]
     )
     assert completion.choices[0].message.content == "Hello!"
@@ -57,9 +53,11 @@ async def test_openai_completion_returns_scripted_text_and_usage(llm_emulator: L
     assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == (12, 5)
 
 
-async def test_openai_stream_deltas_concatenate_to_scripted_text(llm_emulator: LLMEmulator) -> None:
+async def test_openai_stream_deltas_concatenate_to_scripted_text(
+    llm_emulator: LLMEmulator, gpt: openai.AsyncOpenAI
+) -> None:
     llm_emulator.enqueue(Reply(text="The quick brown fox", chunk_chars=3))
-    stream = await _openai(llm_emulator).chat.completions.create(
+    stream = await gpt.chat.completions.create(
         model=GPT, messages=[{"role": "user", "content": "Hi"}], stream=True
     )
     chunks = [chunk async for chunk in stream]
@@ -70,9 +68,9 @@ async def test_openai_stream_deltas_concatenate_to_scripted_text(llm_emulator: L
 
 
 async def test_empty_queue_echoes_last_user_message_on_both_apis(
-    llm_emulator: LLMEmulator,
+    claude: anthropic.AsyncAnthropic, gpt: openai.AsyncOpenAI
 ) -> None:
-    message = await _anthropic(llm_emulator).messages.create(
+    message = await claude.messages.create(
         model=CLAUDE,
         max_tokens=64,
         messages=[
@@ -81,19 +79,21 @@ async def test_empty_queue_echoes_last_user_message_on_both_apis(
             {"role": "user", "content": [{"type": "text", "text": "echo me"}]},
         ],
     )
-    completion = await _openai(llm_emulator).chat.completions.create(
+    completion = await gpt.chat.completions.create(
         model=GPT, messages=[{"role": "user", "content": "echo you"}]
     )
     assert message.content[0].text == "echo me"  # type: ignore[union-attr]
     assert completion.choices[0].message.content == "echo you"
 
 
-async def test_queue_is_shared_and_consumed_in_order(llm_emulator: LLMEmulator) -> None:
+async def test_queue_is_shared_and_consumed_in_order(
+    llm_emulator: LLMEmulator, claude: anthropic.AsyncAnthropic, gpt: openai.AsyncOpenAI
+) -> None:
     llm_emulator.enqueue(Reply(text="one"), Reply(text="two"))
-    first = await _openai(llm_emulator).chat.completions.create(
+    first = await gpt.chat.completions.create(
         model=GPT, messages=[{"role": "user", "content": "Hi"}]
     )
-    second = await _anthropic(llm_emulator).messages.create(
+    second = await claude.messages.create(
         model=CLAUDE, max_tokens=8, messages=[{"role": "user", "content": "Hi"}]
     )
     assert first.choices[0].message.content == "one"
