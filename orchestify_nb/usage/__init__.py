@@ -16,12 +16,15 @@ from orchestify_nb.usage.context import CallContext, call_context, current_call_
 from orchestify_nb.usage.record import UsageRecord
 
 if TYPE_CHECKING:
+    from orchestify_nb.config import OrchestifyConfig
+    from orchestify_nb.usage.budgets import Budget
     from orchestify_nb.usage.ledger import Ledger
 
 __all__ = [
     "CallContext",
     "UsageRecord",
     "call_context",
+    "configure_default_ledger",
     "current_call_context",
     "default_ledger_path",
     "get_default_ledger",
@@ -75,3 +78,35 @@ def set_default_ledger(ledger: Ledger | None) -> None:
     global _default
     with _default_lock:
         _default = ledger
+
+
+def ledger_settings(config: OrchestifyConfig | None) -> tuple[str, list[Budget]]:
+    """The ledger file and budgets a config asks for (``ORCHESTIFY_LEDGER`` wins for the file)."""
+    from orchestify_nb.usage.budgets import budgets_from_config
+
+    configured = config.ledger.path if config is not None and config.ledger else None
+    budgets = budgets_from_config(config.budgets if config is not None else None)
+    return default_ledger_path(configured), budgets
+
+
+def configure_default_ledger(config: OrchestifyConfig | None) -> Ledger:
+    """Make the default ledger the one ``config`` asks for (``ledger:`` file, ``budgets:``).
+
+    The session calls this when it loads a config. If the default ledger already writes that
+    file it is kept and only its budgets change, so the spend already counted stays counted.
+    """
+    from orchestify_nb.usage.ledger import Ledger
+    from orchestify_nb.usage.store import LedgerError
+
+    global _default
+    path, budgets = ledger_settings(config)
+    with _default_lock:
+        if _default is not None and _default.path == path:
+            _default.set_budgets(budgets)
+            return _default
+        try:
+            _default = Ledger(path, budgets)
+        except LedgerError as error:
+            logger.warning("%s; recording usage in memory for this session instead", error)
+            _default = Ledger(":memory:", budgets)
+        return _default

@@ -11,20 +11,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from orchestify_nb.usage.record import UsageRecord
 from orchestify_nb.usage.store import LedgerStore, to_ns
 
+if TYPE_CHECKING:
+    from orchestify_nb.config import BudgetsConfig
+
 BudgetPeriod = Literal["day", "session", "total"]
 BudgetState = Literal["ok", "warning", "exceeded"]
 
-#: Share of a budget after which a ``BudgetWarning`` is shown (once per budget and session).
+#: Default share of a budget after which a ``BudgetWarning`` is shown (once per budget, session).
 WARNING_FRACTION = 0.8
 
 
 class BudgetWarning(UserWarning):
-    """A budget is at least 80 % spent; calls still go through until it is exhausted."""
+    """A budget is nearly spent (80 % by default); calls go through until it is exhausted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +35,13 @@ class Budget:
     """At most ``limit_usd`` per ``period`` for one provider (``provider_id``), or for all.
 
     ``day`` is the UTC calendar day; ``session`` is this kernel (process) since it started.
+    A ``BudgetWarning`` is shown once ``warn_at`` of the limit is spent.
     """
 
     limit_usd: float
     period: BudgetPeriod = "total"
     provider_id: str | None = None
+    warn_at: float = WARNING_FRACTION
 
     def __post_init__(self) -> None:
         if self.period not in ("day", "session", "total"):
@@ -83,7 +88,27 @@ class BudgetStatus:
     def state(self) -> BudgetState:
         if self.spent_usd >= self.budget.limit_usd:
             return "exceeded"
-        return "warning" if self.fraction_used >= WARNING_FRACTION else "ok"
+        return "warning" if self.fraction_used >= self.budget.warn_at else "ok"
+
+
+def budgets_from_config(config: BudgetsConfig | None) -> list[Budget]:
+    """The ``budgets:`` section of the config as ``Budget`` objects (overall ones first)."""
+    if config is None:
+        return []
+    scopes = [(None, config.overall), *config.providers.items()]
+    budgets: list[Budget] = []
+    for provider_id, limits in scopes:
+        periods: tuple[tuple[BudgetPeriod, float | None], ...] = (
+            ("day", limits.per_day),
+            ("session", limits.per_session),
+            ("total", limits.total),
+        )
+        budgets.extend(
+            Budget(limit, period, provider_id, warn_at=config.warn_at)
+            for period, limit in periods
+            if limit is not None
+        )
+    return budgets
 
 
 def usd(amount: float) -> str:

@@ -13,10 +13,11 @@ import uuid
 import warnings
 import weakref
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self, TypedDict, Unpack
 
-from orchestify_nb.providers.errors import BudgetExceededError
+from orchestify_nb.providers.errors import BudgetExceededError, MissingDependencyError
 from orchestify_nb.providers.types import TokenUsage
 from orchestify_nb.usage.budgets import (
     Budget,
@@ -30,7 +31,25 @@ from orchestify_nb.usage.periods import Moment, parse_moment
 from orchestify_nb.usage.record import UsageRecord
 from orchestify_nb.usage.store import Filters, LedgerError, LedgerStore, from_ns
 
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from orchestify_nb.config import OrchestifyConfig
+
 LabelFilter = str | Sequence[str] | None
+
+
+class FilterArgs(TypedDict, total=False):
+    """Row filters every reader accepts: a time window and label values to keep."""
+
+    since: Moment | None
+    until: Moment | None
+    provider: LabelFilter
+    model: LabelFilter
+    tag: LabelFilter
+    status: LabelFilter
+
 
 _session: tuple[int, str] | None = None
 
@@ -43,16 +62,7 @@ def current_session_id() -> str:
     return _session[1]
 
 
-def make_filters(
-    *,
-    since: Moment | None = None,
-    until: Moment | None = None,
-    provider: LabelFilter = None,
-    model: LabelFilter = None,
-    tag: LabelFilter = None,
-    status: LabelFilter = None,
-    session_id: LabelFilter = None,
-) -> Filters:
+def make_filters(session_id: LabelFilter = None, **args: Unpack[FilterArgs]) -> Filters:
     """Filters from user arguments: a label filter is one value or a list of accepted values."""
 
     def many(value: LabelFilter) -> tuple[str, ...]:
@@ -61,12 +71,12 @@ def make_filters(
         return (value,) if isinstance(value, str) else tuple(value)
 
     return Filters(
-        since_ns=parse_moment(since),
-        until_ns=parse_moment(until),
-        provider=many(provider),
-        model=many(model),
-        tag=many(tag),
-        status=many(status),
+        since_ns=parse_moment(args.get("since")),
+        until_ns=parse_moment(args.get("until")),
+        provider=many(args.get("provider")),
+        model=many(args.get("model")),
+        tag=many(args.get("tag")),
+        status=many(args.get("status")),
         session_id=many(session_id),
     )
 
@@ -125,6 +135,15 @@ class Ledger:
         self._warned: set[Budget] = set()
         self._pending: list[UsageRecord] = []
         self._finalizer = weakref.finalize(self, _close_store, self._store, self._pending)
+
+    @classmethod
+    def from_config(cls, config: OrchestifyConfig | None) -> Ledger:
+        """The ledger a config asks for: its file (``ledger: {path}``, unless ``ORCHESTIFY_LEDGER``
+        is set) and its limits (``budgets:``)."""
+        from orchestify_nb.usage import ledger_settings
+
+        path, budgets = ledger_settings(config)
+        return cls(path, budgets)
 
     @property
     def path(self) -> str:
@@ -238,23 +257,24 @@ class Ledger:
             unpriced_calls=int(row[9]),
         )
 
+    def cost_by_model(self, **filters: Unpack[FilterArgs]) -> list[tuple[str, float, int]]:
+        """``(model, cost_usd, calls)`` per model, costliest first (no pandas needed)."""
+        with self._store.lock:
+            where, params = self._store.where(make_filters(**filters))
+            rows = self._store.connection.execute(
+                "SELECT model.text, total(c.cost_usd), count(*) FROM calls AS c "
+                f"JOIN labels AS model ON model.id = c.model_label{where} "
+                "GROUP BY c.model_label ORDER BY 2 DESC, 3 DESC",
+                params,
+            ).fetchall()
+        return [(str(model), float(cost), int(calls)) for model, cost, calls in rows]
+
     def records(
-        self,
-        *,
-        since: Moment | None = None,
-        until: Moment | None = None,
-        provider: LabelFilter = None,
-        model: LabelFilter = None,
-        tag: LabelFilter = None,
-        status: LabelFilter = None,
-        limit: int | None = None,
+        self, *, limit: int | None = None, **filters: Unpack[FilterArgs]
     ) -> list[UsageRecord]:
         """Rows as ``UsageRecord`` objects, oldest first (``limit`` keeps the newest N)."""
-        filters = make_filters(
-            since=since, until=until, provider=provider, model=model, tag=tag, status=status
-        )
         with self._store.lock:
-            where, params = self._store.where(filters)
+            where, params = self._store.where(make_filters(**filters))
             rowids = f"SELECT rowid FROM calls{where} ORDER BY started_at_ns DESC, rowid DESC"
             if limit is not None:
                 rowids += f" LIMIT {int(limit)}"
@@ -301,6 +321,98 @@ class Ledger:
             )
             for row in rows
         ]
+
+    # ----------------------------------------------------------------------------------- pandas
+    def to_dataframe(
+        self,
+        *,
+        since: Moment | None = None,
+        until: Moment | None = None,
+        provider: LabelFilter = None,
+        model: LabelFilter = None,
+        tag: LabelFilter = None,
+        status: LabelFilter = None,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """One row per call, oldest first, with typed columns.
+
+        ``since``/``until`` take a datetime, a date, a ``timedelta`` or a span like ``"7d"``,
+        ``"24h"``, ``"30m"``; ``provider``/``model``/``tag``/``status`` one value or a list.
+        Dtypes: ``datetime64[ns, UTC]`` times, ``category`` labels, ``Int64`` token counts,
+        ``float64`` cost (NaN when unpriced) and latencies in seconds. ``columns`` picks a subset
+        (faster on big ledgers).
+        """
+        from orchestify_nb.usage.columns import COLUMN_ORDER, read_frame
+
+        filters = make_filters(
+            since=since, until=until, provider=provider, model=model, tag=tag, status=status
+        )
+        return read_frame(self._store, filters, list(columns or COLUMN_ORDER))
+
+    def summary(
+        self, by: Sequence[str] | str = ("provider", "model"), **filters: Unpack[FilterArgs]
+    ) -> pd.DataFrame:
+        """Per group: calls, tokens by kind, cost, unpriced calls, mean latency and error rate.
+
+        ``by`` names columns (``provider``, ``model``, ``tag``, ``agent``, ``status``...) or time
+        buckets (``hour``, ``day``, ``week``, ``month``, UTC); ``[]`` gives one overall row.
+        Filters as in ``to_dataframe``.
+        """
+        from orchestify_nb.usage.frames import summary
+
+        keys = [by] if isinstance(by, str) else list(by)
+        return summary(self._store, make_filters(**filters), keys)
+
+    def pivot(
+        self,
+        index: str = "day",
+        columns: str = "model",
+        values: str = "cost_usd",
+        aggfunc: str = "sum",
+        **filters: Unpack[FilterArgs],
+    ) -> pd.DataFrame:
+        """``values`` aggregated over ``index`` × ``columns``, e.g. cost per day and model.
+
+        ``values="calls"`` counts calls. Keys as in ``summary``; filters as in ``to_dataframe``.
+        """
+        from orchestify_nb.usage.frames import pivot
+
+        return pivot(
+            self._store,
+            make_filters(**filters),
+            index=index,
+            columns=columns,
+            values=values,
+            aggfunc=aggfunc,
+        )
+
+    def plot(self, kind: str = "cost_over_time", **filters: Unpack[FilterArgs]) -> Figure:
+        """A matplotlib Figure: ``"cost_over_time"`` (cumulative, per model) or
+        ``"cost_by_model"`` (total per model). Filters as in ``to_dataframe``."""
+        from orchestify_nb.usage.plots import PLOTS
+
+        if kind not in PLOTS:
+            raise ValueError(f"unknown plot kind {kind!r}; choose from: {', '.join(PLOTS)}")
+        draw, columns = PLOTS[kind]
+        return draw(self.to_dataframe(columns=columns, **filters))
+
+    def to_csv(self, path: str | os.PathLike[str], **filters: Unpack[FilterArgs]) -> Path:
+        """Write the calls (filters as in ``to_dataframe``) to a CSV file; returns its path."""
+        target = Path(path).expanduser()
+        self.to_dataframe(**filters).to_csv(target, index=False)
+        return target
+
+    def to_parquet(self, path: str | os.PathLike[str], **filters: Unpack[FilterArgs]) -> Path:
+        """Write the calls to a Parquet file, dtypes kept (needs ``pyarrow``); returns its path."""
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError as error:
+            raise MissingDependencyError(
+                "writing Parquet needs pyarrow: pip install pyarrow (or to_csv() needs nothing)"
+            ) from error
+        target = Path(path).expanduser()
+        self.to_dataframe(**filters).to_parquet(target, index=False)
+        return target
 
     def __len__(self) -> int:
         with self._store.lock:

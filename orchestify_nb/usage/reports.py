@@ -1,0 +1,80 @@
+"""What ``%llm usage``, ``%llm cost`` and ``%llm budget`` show, built from a ledger.
+
+The magics stay thin: they parse their arguments and display what these return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, time
+from typing import TYPE_CHECKING
+
+from orchestify_nb.usage.budgets import usd
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from orchestify_nb.usage.ledger import Ledger
+    from orchestify_nb.usage.periods import Moment
+
+BUDGET_COLUMNS = (
+    "budget",
+    "provider",
+    "period",
+    "limit_usd",
+    "spent_usd",
+    "remaining_usd",
+    "used",
+    "state",
+)
+
+
+def usage_table(
+    ledger: Ledger,
+    by: Sequence[str] | str = ("provider", "model"),
+    since: Moment | None = None,
+    tag: str | Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The ledger summary grouped ``by`` (a list or ``"provider,model"``), costliest first."""
+    keys = [key.strip() for key in by.split(",") if key.strip()] if isinstance(by, str) else by
+    table = ledger.summary(by=list(keys), since=since, tag=tag)
+    return table.sort_values("cost_usd", ascending=False, na_position="last", kind="stable")
+
+
+def cost_line(ledger: Ledger, top: int = 3) -> str:
+    """One line: total cost and calls, today's cost, unpriced calls, and the costliest models."""
+    totals = ledger.totals()
+    if not totals.call_count:
+        return f"No calls recorded yet in the ledger {ledger.path}."
+    midnight = datetime.combine(datetime.now(UTC).date(), time(), tzinfo=UTC)
+    today = ledger.totals(since=midnight)
+    calls = f"{totals.call_count} call{'s' if totals.call_count != 1 else ''}"
+    parts = [f"Total {usd(totals.total_cost_usd)} over {calls} (today {usd(today.total_cost_usd)})"]
+    if totals.unpriced_calls:
+        parts.append(f"{totals.unpriced_calls} unpriced")
+    leaders = [
+        f"{model} {usd(cost)} ({count} call{'s' if count != 1 else ''})"
+        for model, cost, count in ledger.cost_by_model()[:top]
+    ]
+    parts.append("top models: " + ", ".join(leaders))
+    return " · ".join(parts)
+
+
+def budget_table(ledger: Ledger) -> pd.DataFrame:
+    """Every budget with its limit, what is spent, what remains and its state."""
+    import pandas as pd
+
+    rows = [
+        {
+            "budget": status.budget.describe(),
+            "provider": status.budget.provider_id or "(all)",
+            "period": status.budget.period,
+            "limit_usd": status.budget.limit_usd,
+            "spent_usd": status.spent_usd,
+            "remaining_usd": status.remaining_usd,
+            "used": status.fraction_used,
+            "state": status.state,
+        }
+        for status in ledger.budget_status()
+    ]
+    return pd.DataFrame(rows, columns=list(BUDGET_COLUMNS))
