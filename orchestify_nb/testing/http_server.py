@@ -229,18 +229,21 @@ class BackgroundHttpServer:
             await writer.drain()
             return True
         headers["transfer-encoding"] = "chunked"
-        writer.write(_head(response.status, headers))
-        await writer.drain()
+        pending = [_head(response.status, headers)]  # chunks due now go out in one write
         for sent, (delay_s, data) in enumerate(response.chunks):
             if response.drop_after is not None and sent >= response.drop_after:
+                writer.write(b"".join(pending))
                 writer.close()  # flushes what was sent, then closes mid-body
                 with contextlib.suppress(ConnectionError):
                     await writer.wait_closed()
                 return False
             if delay_s > 0:
+                writer.write(b"".join(pending))
+                pending.clear()
                 await writer.drain()
                 await asyncio.sleep(delay_s)
-            writer.write(b"%x\r\n%s\r\n" % (len(data), data))
-        writer.write(b"0\r\n\r\n")
+            pending.append(b"%x\r\n%s\r\n" % (len(data), data))
+        pending.append(b"0\r\n\r\n")
+        writer.write(b"".join(pending))
         await writer.drain()
         return True
