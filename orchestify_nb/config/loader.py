@@ -153,7 +153,7 @@ def _validate(document: Document, source: str | None) -> OrchestifyConfig:
         except ValidationError as error:
             problems.extend(validation_problems(error))
     if problems or config is None:
-        raise config_error(source, problems, document.lines)
+        raise config_error(source, problems, document.lines, document.secrets)
     config._source = source
     config._lines = document.lines
     return config

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import types
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Union, get_args, get_origin
 
@@ -18,14 +18,21 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from orchestify_nb.config.models import (
+    KeyProblems,
     OrchestifyConfig,
-    ReferenceProblems,
     deepest_line,
     did_you_mean,
 )
 from orchestify_nb.providers.errors import ConfigError, redact
 
-__all__ = ["Problem", "config_error", "validation_problems", "yaml_syntax_error"]
+__all__ = [
+    "Problem",
+    "config_error",
+    "is_secret",
+    "secret_values",
+    "validation_problems",
+    "yaml_syntax_error",
+]
 
 Loc = tuple[Hashable, ...]
 
@@ -56,7 +63,10 @@ class Problem:
 
 
 def config_error(
-    source: str | None, problems: list[Problem], lines: Mapping[Loc, int] | None = None
+    source: str | None,
+    problems: list[Problem],
+    lines: Mapping[Loc, int] | None = None,
+    secrets: Iterable[str] = (),
 ) -> ConfigError:
     """One paragraph naming the file, then each problem's line, key, fault and fix (in file
     order)."""
@@ -75,10 +85,12 @@ def config_error(
         text = f"{where}, {parts[0]}."
     else:
         text = f"{where} has {len(problems)} problems: {'; '.join(parts)}."
-    return ConfigError(redact(text, _secret_environment_values()))
+    return ConfigError(redact(text, [*secrets, *secret_values(os.environ)]))
 
 
-def yaml_syntax_error(source: str, error: yaml.MarkedYAMLError) -> ConfigError:
+def yaml_syntax_error(
+    source: str, error: yaml.MarkedYAMLError, secrets: Iterable[str] = ()
+) -> ConfigError:
     """A syntax error with its line and column (never the offending line's text: it may hold a
     key), plus a hint for the common mistakes."""
     mark = error.problem_mark or error.context_mark
@@ -90,7 +102,7 @@ def yaml_syntax_error(source: str, error: yaml.MarkedYAMLError) -> ConfigError:
     )
     at = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
     text = f"Config file {source}{at}: YAML syntax error:{context} {problem}; {hint}."
-    return ConfigError(redact(text, _secret_environment_values()))
+    return ConfigError(redact(text, [*secrets, *secret_values(os.environ)]))
 
 
 def validation_problems(error: ValidationError) -> list[Problem]:
@@ -99,7 +111,7 @@ def validation_problems(error: ValidationError) -> list[Problem]:
     for item in error.errors():
         loc: Loc = tuple(item["loc"])
         cause = (item.get("ctx") or {}).get("error")
-        if isinstance(cause, ReferenceProblems):
+        if isinstance(cause, KeyProblems):
             problems.extend(Problem((*loc, *sub_loc), text) for sub_loc, text in cause.problems)
             continue
         problems.append(Problem(loc, _explain(item["type"], loc, item["msg"], item.get("input"))))
@@ -120,7 +132,7 @@ def _explain(kind: str, loc: Loc, message: str, value: Any) -> str:
     if kind == "value_error":
         return message.removeprefix("Value error, ")
     text = message.replace("Input should be", "should be", 1)
-    shown = "" if _is_secret(loc) or isinstance(value, dict | list) else f" (got {value!r})"
+    shown = "" if is_secret(loc) or isinstance(value, dict | list) else f" (got {value!r})"
     return f"{text}{shown}; fix the value"
 
 
@@ -172,8 +184,14 @@ def _strip_optional(shape: Any) -> Any:
     return shape
 
 
-def _is_secret(loc: Loc) -> bool:
+def is_secret(loc: Loc) -> bool:
+    """Whether a key path names a secret (``api_key``, ``*_token``, ``password``...)."""
     return any(isinstance(part, str) and _SECRET_NAME.search(part) for part in loc)
+
+
+def secret_values(environ: Mapping[str, str]) -> list[str]:
+    """Values of environment variables whose names look secret (``*_API_KEY``, ``*_TOKEN``...)."""
+    return [value for name, value in environ.items() if _SECRET_NAME.search(name)]
 
 
 def _kind(value: Any) -> str:
@@ -184,7 +202,3 @@ def _kind(value: Any) -> str:
     if isinstance(value, str):
         return "a single text value"  # not echoed: a misplaced key would be
     return f"a {type(value).__name__}"
-
-
-def _secret_environment_values() -> list[str]:
-    return [value for name, value in os.environ.items() if _SECRET_NAME.search(name)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -33,20 +34,22 @@ from orchestify_nb.pricing import ModelPrice
 __all__ = [
     "PROVIDER_TYPES",
     "AgentConfig",
+    "BudgetEntry",
     "BudgetLimits",
+    "BudgetPeriod",
     "BudgetsConfig",
+    "KeyProblems",
     "LedgerConfig",
     "OrchestifyConfig",
     "ProviderConfig",
     "ProviderType",
-    "ReferenceProblems",
     "deepest_line",
     "did_you_mean",
 ]
 
 ProviderType = Literal["anthropic", "openai", "litellm", "local"]
 PROVIDER_TYPES: tuple[str, ...] = get_args(ProviderType)
-_LOCAL_ONLY_FIELDS = ("model_path", "n_ctx", "n_threads", "chat_format")
+_LOCAL_ONLY_FIELDS = ("model_path", "n_ctx", "n_threads", "prompt_format")
 
 Loc = tuple[Hashable, ...]
 
@@ -67,11 +70,11 @@ def deepest_line(lines: Mapping[Loc, int], loc: Loc) -> int | None:
     return None
 
 
-class ReferenceProblems(ValueError):
-    """Cross-section references that name no defined provider, each with the key it sits at.
+class KeyProblems(ValueError):
+    """Problems found by a model-wide check, each at the key (relative to that model) it is about.
 
     Raised inside validation so pydantic reports it; the loader unpacks ``problems`` to give each
-    its own line number.
+    its own line number instead of the line of the whole section.
     """
 
     def __init__(self, problems: list[tuple[Loc, str]]) -> None:
@@ -85,7 +88,7 @@ class _Section(BaseModel):
 
 class ProviderConfig(_Section):
     """One entry under ``providers:``. ``model_path``, ``n_ctx``, ``n_threads`` and
-    ``chat_format`` apply to ``type: local`` only; ``options`` are default request options."""
+    ``prompt_format`` apply to ``type: local`` only; ``options`` are default request options."""
 
     type: ProviderType
     api_key: SecretStr | None = None
@@ -99,7 +102,7 @@ class ProviderConfig(_Section):
     model_path: str | None = None
     n_ctx: PositiveInt | None = None
     n_threads: PositiveInt | None = None
-    chat_format: str | None = None
+    prompt_format: str | None = None
 
     @field_validator("type", mode="before")
     @classmethod
@@ -138,9 +141,15 @@ class ProviderConfig(_Section):
         if self.type != "local":
             misplaced = [name for name in _LOCAL_ONLY_FIELDS if getattr(self, name) is not None]
             if misplaced:
-                raise ValueError(
-                    f"{', '.join(misplaced)} only apply to type: local, not type: {self.type}; "
-                    "remove them or change the type"
+                raise KeyProblems(
+                    [
+                        (
+                            (name,),
+                            f"{name} only applies to type: local, not type: {self.type}; "
+                            "remove it or change the type",
+                        )
+                        for name in misplaced
+                    ]
                 )
         return self
 
@@ -166,6 +175,24 @@ class LedgerConfig(_Section):
     @classmethod
     def _expand_home(cls, value: str | None) -> str | None:
         return str(Path(value).expanduser()) if value and value != ":memory:" else value
+
+
+BudgetPeriod = Literal["day", "session", "total"]
+_PERIOD_FIELDS: tuple[tuple[str, BudgetPeriod], ...] = (
+    ("per_day", "day"),
+    ("per_session", "session"),
+    ("total", "total"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetEntry:
+    """One limit, flattened for the ledger: ``limit_usd`` per ``period`` for ``provider_id``
+    (``None``: all providers together)."""
+
+    limit_usd: float
+    period: BudgetPeriod
+    provider_id: str | None = None
 
 
 class BudgetLimits(_Section):
@@ -194,6 +221,16 @@ class BudgetsConfig(BudgetLimits):
 
     def for_provider(self, provider_id: str) -> BudgetLimits | None:
         return self.providers.get(provider_id)
+
+    def entries(self) -> list[BudgetEntry]:
+        """Every limit that is set, the overall ones first."""
+        scopes: list[tuple[str | None, BudgetLimits]] = [(None, self), *self.providers.items()]
+        return [
+            BudgetEntry(limit_usd=limit, period=period, provider_id=provider_id)
+            for provider_id, limits in scopes
+            for name, period in _PERIOD_FIELDS
+            if (limit := getattr(limits, name)) is not None
+        ]
 
     @field_validator("providers", mode="before")
     @classmethod
@@ -260,5 +297,5 @@ class OrchestifyConfig(_Section):
             for provider_id in self.budgets.providers:
                 check(("budgets", "providers", provider_id), provider_id, "budget for provider")
         if problems:
-            raise ReferenceProblems(problems)
+            raise KeyProblems(problems)
         return self

@@ -16,7 +16,13 @@ from typing import Any
 import yaml
 from pydantic import SecretStr
 
-from orchestify_nb.config.messages import Problem, config_error, yaml_syntax_error
+from orchestify_nb.config.messages import (
+    Problem,
+    config_error,
+    is_secret,
+    secret_values,
+    yaml_syntax_error,
+)
 
 __all__ = ["Document", "read_mapping", "read_yaml", "substitute_env"]
 
@@ -38,6 +44,8 @@ class Document:
     data: Any
     lines: dict[Loc, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    #: Values that must never appear in a message: secret keys' values, secret env variables.
+    secrets: list[str] = field(default_factory=list)
 
 
 def substitute_env(text: str, environ: Mapping[str, str]) -> tuple[str, list[str]]:
@@ -80,15 +88,17 @@ def substitute_env(text: str, environ: Mapping[str, str]) -> tuple[str, list[str
 
 def read_yaml(text: str, source: str, environ: Mapping[str, str] | None = None) -> Document:
     """Parse YAML text; raises ``ConfigError`` for a syntax error, with its line."""
+    env = os.environ if environ is None else environ
     loader = yaml.SafeLoader(text)
     try:
         try:
             node = loader.get_single_node()
         except yaml.MarkedYAMLError as error:
-            raise yaml_syntax_error(source, error) from None
+            raise yaml_syntax_error(source, error, secret_values(env)) from None
         except yaml.YAMLError as error:  # unmarked: report without a line
-            raise config_error(source, [Problem((), f"YAML error: {error}")]) from None
-        builder = _Builder(loader, os.environ if environ is None else environ)
+            problem = Problem((), f"YAML error: {error}")
+            raise config_error(source, [problem], secrets=secret_values(env)) from None
+        builder = _Builder(loader, env)
         if node is None:
             return Document(data={})
         data = builder.build(node, ())
@@ -101,7 +111,12 @@ def read_yaml(text: str, source: str, environ: Mapping[str, str] | None = None) 
                     line=node.start_mark.line + 1,
                 )
             )
-        return Document(data=data, lines=builder.lines, problems=builder.problems)
+        return Document(
+            data=data,
+            lines=builder.lines,
+            problems=builder.problems,
+            secrets=[*builder.secrets, *secret_values(env)],
+        )
     finally:
         loader.dispose()
 
@@ -109,6 +124,7 @@ def read_yaml(text: str, source: str, environ: Mapping[str, str] | None = None) 
 def read_mapping(mapping: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Document:
     """Prepare an in-memory config the same way as a file (substitution, secret keys)."""
     problems: list[Problem] = []
+    secrets: list[str] = []
     env = os.environ if environ is None else environ
 
     def walk(value: Any, loc: Loc) -> Any:
@@ -116,13 +132,16 @@ def read_mapping(mapping: Mapping[str, Any], environ: Mapping[str, str] | None =
             return {key: walk(item, (*loc, key)) for key, item in value.items()}
         if isinstance(value, list | tuple):
             return [walk(item, (*loc, index)) for index, item in enumerate(value)]
+        if isinstance(value, SecretStr):
+            secrets.append(value.get_secret_value())
         if isinstance(value, str):
             text, complaints = substitute_env(value, env)
             problems.extend(Problem(loc, complaint) for complaint in complaints)
-            return SecretStr(text) if _is_api_key(loc) else text
+            return _keep_secret(text, loc, secrets)
         return value
 
-    return Document(data=walk(mapping, ()), problems=problems)
+    data = walk(mapping, ())
+    return Document(data=data, problems=problems, secrets=[*secrets, *secret_values(env)])
 
 
 class _Builder:
@@ -133,6 +152,7 @@ class _Builder:
         self.environ = environ
         self.lines: dict[Loc, int] = {}
         self.problems: list[Problem] = []
+        self.secrets: list[str] = []
 
     def build(self, node: yaml.Node, loc: Loc) -> Any:
         if isinstance(node, yaml.MappingNode):
@@ -147,8 +167,11 @@ class _Builder:
             text, complaints = substitute_env(str(node.value), self.environ)
             line = node.start_mark.line + 1
             self.problems.extend(Problem(loc, text, line=line) for text in complaints)
-            return SecretStr(text) if _is_api_key(loc) else text
-        return self.loader.construct_object(node, deep=True)
+            return _keep_secret(text, loc, self.secrets)
+        value = self.loader.construct_object(node, deep=True)
+        if is_secret(loc):
+            self.secrets.append(str(value))
+        return value
 
     def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[Hashable, Any]:
         written = {id(key) for key, _ in node.value if key.tag != _MERGE_TAG}
@@ -179,8 +202,14 @@ class _Builder:
         return result
 
 
-def _is_api_key(loc: Loc) -> bool:
-    return len(loc) == 3 and loc[0] == "providers" and loc[2] == "api_key"
+def _keep_secret(text: str, loc: Loc, secrets: list[str]) -> str | SecretStr:
+    """Note a secret-looking value for scrubbing; a provider's ``api_key`` becomes a
+    ``SecretStr`` right here, before anything else sees it."""
+    if is_secret(loc):
+        secrets.append(text)
+    if len(loc) == 3 and loc[0] == "providers" and loc[2] == "api_key":
+        return SecretStr(text)
+    return text
 
 
 def _yaml_kind(value: object) -> str:
