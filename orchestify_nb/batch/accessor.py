@@ -1,0 +1,131 @@
+"""``df.llm.complete("Summarise: {text}", out="summary")``: a prompt template over a DataFrame.
+
+Each row's prompt is the template filled from that row's columns. The answer and the row's
+tokens, cost, latency, status and error land in ``<out>`` and ``<out>_<field>`` columns of the
+same DataFrame, written even when the run is interrupted, so ``resume=True`` can send only the
+rows whose ``<out>`` is still empty.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import TYPE_CHECKING, Any
+
+from orchestify_nb.batch.result import ROW_FIELDS, BatchInputError, BatchResult
+from orchestify_nb.batch.runner import BatchRun, prepare_batch, run_on_private_loop
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: dtypes of the result columns (``None``: let pandas infer, i.e. its string dtype).
+_COLUMN_DTYPES: dict[str, str | None] = {
+    "": None,
+    "_tokens_input": "Int64",
+    "_tokens_output": "Int64",
+    "_cost_usd": "float64",
+    "_latency_s": "float64",
+    "_status": None,
+    "_error": None,
+}
+
+
+def template_columns(template: str) -> list[str]:
+    """The column names a ``str.format`` template refers to (``{text}``, ``{meta[lang]}``)."""
+    names: list[str] = []
+    for _, field_name, _, _ in string.Formatter().parse(template):
+        if field_name is None:
+            continue
+        root = field_name.split(".", 1)[0].split("[", 1)[0]
+        if not root or root.isdigit():
+            raise BatchInputError(
+                f"the template {template!r} has a positional field {{{field_name}}}; name a "
+                "column instead, e.g. {text}."
+            )
+        names.append(root)
+    return names
+
+
+def render_prompts(frame: pd.DataFrame, template: str, positions: list[int]) -> list[str]:
+    """The template filled from each row at ``positions`` (column names as strings)."""
+    columns = [str(column) for column in frame.columns]
+    missing = sorted(set(template_columns(template)) - set(columns))
+    if missing:
+        raise BatchInputError(
+            f"the template refers to {', '.join(missing)}, which the DataFrame does not have; "
+            f"its columns are: {', '.join(columns)}. Fix the {{names}} in the template."
+        )
+    records = frame.iloc[positions].to_dict("records")
+    return [template.format_map({str(key): value for key, value in rec.items()}) for rec in records]
+
+
+def write_result(frame: pd.DataFrame, out: str, positions: list[int], result: BatchResult) -> None:
+    """Fill the ``out`` columns at ``positions`` from ``result``; other rows keep their values."""
+    import pandas as pd
+
+    values: dict[str, list[Any]] = {"": [row.content for row in result.rows]}
+    fields = [row.as_dict() for row in result.rows]
+    for name in ROW_FIELDS:
+        values[f"_{name}"] = [row_fields[name] for row_fields in fields]
+    for suffix, dtype in _COLUMN_DTYPES.items():
+        column = f"{out}{suffix}"
+        merged: list[Any] = (
+            frame[column].tolist() if column in frame.columns else [None] * len(frame)
+        )
+        for position, value in zip(positions, values[suffix], strict=True):
+            merged[position] = value
+        frame[column] = pd.Series(merged, index=frame.index, dtype=dtype)
+
+
+class LLMAccessor:
+    """The ``df.llm`` namespace (registered when ``orchestify_nb.batch`` is imported)."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._frame = frame
+
+    def complete(
+        self, template: str, *, out: str = "answer", resume: bool = False, **kwargs: Any
+    ) -> pd.DataFrame:
+        """Answer ``template`` filled from each row; fill ``out`` columns; return the DataFrame.
+
+        Runs from a notebook cell (on the runtime's private loop). ``resume=True`` sends only
+        the rows whose ``out`` column is empty (failed, cancelled or never sent). Other keyword
+        arguments are those of ``run_batch`` (``provider``, ``model``, ``concurrency``, ``rpm``,
+        ``tpm``, ``tag``, ``progress``, ``system``, ``max_tokens``, ...). The columns are filled
+        in place, even on interrupt; the same DataFrame is returned so a cell shows it.
+        """
+        batch, positions = self._prepare(template, out, resume, kwargs)
+        try:
+            run_on_private_loop(batch.run(), [batch.provider])
+        finally:
+            write_result(self._frame, out, positions, batch.result)
+        return self._frame
+
+    async def acomplete(
+        self, template: str, *, out: str = "answer", resume: bool = False, **kwargs: Any
+    ) -> pd.DataFrame:
+        """``complete`` for async code (``await df.llm.acomplete(...)``), on the running loop."""
+        batch, positions = self._prepare(template, out, resume, kwargs)
+        try:
+            await batch.run()
+        finally:
+            write_result(self._frame, out, positions, batch.result)
+        return self._frame
+
+    def _prepare(
+        self, template: str, out: str, resume: bool, kwargs: dict[str, Any]
+    ) -> tuple[BatchRun, list[int]]:
+        frame = self._frame
+        if resume and out in frame.columns:
+            positions = [i for i, missing in enumerate(frame[out].isna()) if missing]
+        else:
+            positions = list(range(len(frame)))
+        prompts = render_prompts(frame, template, positions)
+        return prepare_batch(prompts, **kwargs), positions
+
+
+def register_accessor() -> None:
+    """Make ``DataFrame.llm`` available (imports pandas, hence done by ``orchestify_nb.batch``)."""
+    import pandas as pd
+
+    if "llm" not in getattr(pd.DataFrame, "_accessors", set()):
+        pd.api.extensions.register_dataframe_accessor("llm")(LLMAccessor)
