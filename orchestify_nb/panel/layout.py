@@ -4,7 +4,7 @@
  orchestify_nb · LLM panel                      This session: 3 calls · 1,234 tokens · $0.0012
  [ Chat | Usage ]
    Provider [claude · anthropic · key set v]  Model [claude-sonnet-4-5      ]
-   [ ] Temperature [----o----] 1.00            Max tokens [1024]
+   Temperature [----o----] 1.00 [ ] override default   Max tokens [1024]
    System prompt [                                                        ]
    +- conversation (newest at the bottom, scrolls) -----------------------+
    status line (errors before a call starts)
@@ -83,13 +83,6 @@ def build_widgets(choices: list[ProviderChoice]) -> PanelWidgets:
         ensure_option=False,
         **_labelled("Model", width="46%", min_width="260px"),
     )
-    set_temperature = widgets.Checkbox(
-        value=False,
-        description="Temperature",
-        indent=False,
-        tooltip="Off: the provider's default temperature",
-        layout=widgets.Layout(width=_LABEL_WIDTH, margin="0 0 0 8px"),
-    )
     temperature = widgets.FloatSlider(
         value=1.0,
         min=0.0,
@@ -97,7 +90,14 @@ def build_widgets(choices: list[ProviderChoice]) -> PanelWidgets:
         step=0.05,
         readout_format=".2f",
         disabled=True,
-        layout=widgets.Layout(width="40%", min_width="220px"),
+        **_labelled("Temperature", width="36%", min_width="260px"),
+    )
+    set_temperature = widgets.Checkbox(
+        value=False,
+        description="override default",
+        indent=False,
+        tooltip="Unticked, the provider's own default temperature is used",
+        layout=widgets.Layout(width="150px"),
     )
     max_tokens = widgets.BoundedIntText(
         value=1024, min=1, max=1_000_000, **_labelled("Max tokens", width="210px")
@@ -114,7 +114,7 @@ def build_widgets(choices: list[ProviderChoice]) -> PanelWidgets:
         ),
     )
     conversation.add_class("onb-conversation")
-    status = widgets.HTML('<div class="onb-status"></div>')
+    status = widgets.HTML(layout=widgets.Layout(display="none"))
     prompt = widgets.Textarea(
         placeholder="Ask something… (Markdown answers, streamed)",
         rows=3,
@@ -134,7 +134,7 @@ def build_widgets(choices: list[ProviderChoice]) -> PanelWidgets:
         [
             widgets.HBox([provider, model], layout=widgets.Layout(flex_flow="row wrap")),
             widgets.HBox(
-                [set_temperature, temperature, max_tokens],
+                [temperature, set_temperature, max_tokens],
                 layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
             ),
             system,

@@ -220,6 +220,7 @@ class Panel:
     def _say(self, message: str, *, error: bool = False) -> None:
         css = "onb-status onb-error" if error else "onb-status"
         self.ui.status.value = f'<div class="{css}">{html.escape(message)}</div>'
+        self.ui.status.layout.display = None if message else "none"
 
     def _cannot_send(self, error: BaseException) -> str:
         if isinstance(error, RuntimeError):

@@ -15,7 +15,7 @@ from orchestify_nb.panel.usage_view import format_cost
 
 if TYPE_CHECKING:
     from orchestify_nb.providers.base import LLMProvider
-    from orchestify_nb.providers.registry import ProviderRegistry
+    from orchestify_nb.providers.registry import ProviderInfo, ProviderRegistry
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,30 +33,26 @@ class ProviderChoice:
         return f"{self.provider_id} · {self.provider_type} · {self.key}"
 
     @classmethod
-    def of(cls, provider: LLMProvider) -> ProviderChoice:
-        if provider.has_api_key:
-            key = "key set"
-        elif provider.api_key_env is None:
-            key = "no key needed"
-        else:
-            key = f"no key ({provider.api_key_env})"
+    def of(cls, info: ProviderInfo, provider: LLMProvider) -> ProviderChoice:
+        key = {None: "no key needed", True: "key set", False: "no key"}[info.key_present]
         models = list(provider.known_models())
-        if provider.default_model and provider.default_model not in models:
-            models.insert(0, provider.default_model)
+        if info.default_model and info.default_model not in models:
+            models.insert(0, info.default_model)
         return cls(
-            provider_id=provider.provider_id,
-            provider_type=provider.provider_type,
-            default_model=provider.default_model,
+            provider_id=info.provider_id,
+            provider_type=info.provider_type,
+            default_model=info.default_model,
             models=tuple(models),
             key=key,
         )
 
 
 def provider_choices(registry: ProviderRegistry) -> list[ProviderChoice]:
-    """The registry's providers, the default one first."""
-    choices = [ProviderChoice.of(registry.get(pid)) for pid in registry.list_providers()]
-    default = registry.default_provider_id
-    return sorted(choices, key=lambda choice: choice.provider_id != default)
+    """The registry's providers as ``%llm providers`` describes them, the default one first."""
+    choices = [
+        ProviderChoice.of(info, registry.get(info.provider_id)) for info in registry.describe()
+    ]
+    return sorted(choices, key=lambda choice: choice.provider_id != registry.default_provider_id)
 
 
 def static_html(

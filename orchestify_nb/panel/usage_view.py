@@ -15,6 +15,8 @@ def format_cost(cost_usd: float | None) -> str:
     """Dollars with enough digits for cheap calls; unknown prices say so instead of "$0"."""
     if cost_usd is None:
         return "cost unknown"
+    if cost_usd == 0:
+        return "$0.00"
     return f"${cost_usd:.4f}" if cost_usd >= 0.01 else f"${cost_usd:.6f}"
 
 
