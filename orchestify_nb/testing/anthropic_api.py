@@ -91,10 +91,10 @@ def _blocks(reply: ResolvedReply) -> list[dict[str, Any]]:
     return blocks
 
 
-def message(reply: ResolvedReply, message_id: str | None = None) -> dict[str, Any]:
+def response_body(reply: ResolvedReply) -> dict[str, Any]:
     """The complete (non-streaming) response body."""
     return {
-        "id": message_id or new_id("msg_"),
+        "id": new_id("msg_"),
         "type": "message",
         "role": "assistant",
         "model": reply.model,
@@ -118,7 +118,7 @@ def _block_events(index: int, start: dict[str, Any], deltas: list[dict[str, Any]
 
 def stream(reply: ResolvedReply) -> list[SSEChunk]:
     """The SSE events of a streamed response, each with the delay before it is sent."""
-    start = {**message(reply), "content": [], "stop_reason": None, "usage": _usage(reply, 1)}
+    start = {**response_body(reply), "content": [], "stop_reason": None, "usage": _usage(reply, 1)}
     chunks: list[SSEChunk] = [(0.0, _event({"type": "message_start", "message": start}))]
     chunks.append((0.0, _event({"type": "ping"})))
     groups: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []

@@ -13,8 +13,8 @@ import json
 import threading
 import time
 from collections import deque
-from types import ModuleType, TracebackType
-from typing import Any
+from types import TracebackType
+from typing import Any, Protocol
 
 from orchestify_nb.testing import anthropic_api, openai_api
 from orchestify_nb.testing.http_server import (
@@ -25,6 +25,7 @@ from orchestify_nb.testing.http_server import (
 )
 from orchestify_nb.testing.replies import (
     ReplyTiming,
+    ResolvedReply,
     last_user_text,
     new_id,
     prompt_tokens,
@@ -33,6 +34,7 @@ from orchestify_nb.testing.replies import (
 from orchestify_nb.testing.script import (
     Api,
     Fault,
+    FaultKind,
     RecordedRequest,
     Reply,
     Scripted,
@@ -46,9 +48,42 @@ _ROUTES = (
     "POST /v1/messages, POST /v1/messages/count_tokens, POST /v1/chat/completions, "
     "GET /v1/models, GET /v1/models/{id}"
 )
-_API_MODULES: dict[Api, ModuleType] = {"anthropic": anthropic_api, "openai": openai_api}
 
 Response = HttpResponse | StreamedResponse | None
+
+
+class _WireFormat(Protocol):
+    """What ``anthropic_api`` and ``openai_api`` both provide."""
+
+    def validate(self, body: dict[str, Any]) -> str | None: ...
+    def response_body(self, reply: ResolvedReply) -> dict[str, Any]: ...
+    def error(
+        self, kind: FaultKind, status: int | None, text: str | None
+    ) -> tuple[int, dict[str, Any]]: ...
+    def models_page(self) -> dict[str, Any]: ...
+    def model_info(self, model_id: str) -> dict[str, Any] | None: ...
+
+
+_WIRE_FORMATS: dict[Api, _WireFormat] = {"anthropic": anthropic_api, "openai": openai_api}
+
+
+def _request_id(api: Api) -> dict[str, str]:
+    return {"request-id" if api == "anthropic" else "x-request-id": new_id("req_")}
+
+
+def _stream_response(
+    api: Api, body: dict[str, Any], reply: ResolvedReply, drop_after: int | None
+) -> StreamedResponse:
+    """The SSE response; a drop always happens before the last chunk, so it is never complete."""
+    if api == "anthropic":
+        chunks = anthropic_api.stream(reply)
+    else:
+        options = body.get("stream_options") or {}
+        chunks = openai_api.stream(reply, include_usage=bool(options.get("include_usage")))
+    headers = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}
+    if drop_after is not None:
+        drop_after = min(drop_after, len(chunks) - 1)
+    return StreamedResponse(200, chunks, {**headers, **_request_id(api)}, drop_after)
 
 
 def _json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> HttpResponse:
@@ -194,9 +229,9 @@ class LLMEmulator:
         if route == "POST /v1/messages/count_tokens":
             return _json_response(200, {"input_tokens": prompt_tokens(body)})
         if route == "GET /v1/models":
-            return _json_response(200, _API_MODULES[api].models_page())
+            return _json_response(200, _WIRE_FORMATS[api].models_page())
         if request.method == "GET" and path.startswith("/v1/models/"):
-            info = _API_MODULES[api].model_info(path.removeprefix("/v1/models/"))
+            info = _WIRE_FORMATS[api].model_info(path.removeprefix("/v1/models/"))
             if info is not None:
                 return _json_response(200, info)
             return self._error(api, Fault.http_error(404, f"model: {path.rsplit('/', 1)[-1]}"))
@@ -205,8 +240,8 @@ class LLMEmulator:
         )
 
     def _error(self, api: Api, fault: Fault) -> HttpResponse:
-        status, body = _API_MODULES[api].error(fault.kind, fault.status, fault.message)
-        headers = {"request-id" if api == "anthropic" else "x-request-id": new_id("req_")}
+        status, body = _WIRE_FORMATS[api].error(fault.kind, fault.status, fault.message)
+        headers = _request_id(api)
         if fault.retry_after is not None:
             headers["retry-after"] = f"{fault.retry_after:g}"
         if api == "anthropic" and status >= 500:
@@ -214,8 +249,8 @@ class LLMEmulator:
         return _json_response(status, body, headers)
 
     async def _generate(self, api: Api, body: dict[str, Any]) -> Response:
-        module = _API_MODULES[api]
-        problem = module.validate(body)
+        wire = _WIRE_FORMATS[api]
+        problem = wire.validate(body)
         if problem is not None:
             return self._error(api, Fault.http_error(400, problem))
         scripted = self._next_scripted()
@@ -223,45 +258,22 @@ class LLMEmulator:
             await asyncio.sleep(self.latency_s)
         if isinstance(scripted, Fault) and scripted.kind != "drop_mid_stream":
             return self._error(api, scripted)
+        drop_after = scripted.after_chunks if isinstance(scripted, Fault) else None
         reply = scripted.reply if isinstance(scripted, Fault) else scripted
-        if reply is None:
-            reply = Reply(text=last_user_text(body) or "(empty prompt)")
         resolved = resolve_reply(
-            reply,
+            reply or Reply(text=last_user_text(body) or "(empty prompt)"),
             requested_model=str(body["model"]),
             prompt_tokens=prompt_tokens(body),
             timing=self._timing,
         )
-        request_id = {"request-id" if api == "anthropic" else "x-request-id": new_id("req_")}
-        drop = isinstance(scripted, Fault)
         if body.get("stream") is True:
-            if api == "anthropic":
-                chunks = anthropic_api.stream(resolved)
-            else:
-                options = body.get("stream_options") or {}
-                chunks = openai_api.stream(
-                    resolved, include_usage=bool(options.get("include_usage"))
-                )
-            headers = {
-                "content-type": "text/event-stream; charset=utf-8",
-                "cache-control": "no-cache",
-            }
-            drop_after = None
-            if isinstance(scripted, Fault):
-                drop_after = min(scripted.after_chunks, len(chunks) - 1)
-            return StreamedResponse(200, chunks, {**headers, **request_id}, drop_after)
-        pieces = len(resolved.pieces(resolved.thinking + resolved.text)) or 1
-        delay = resolved.generation_time_s(pieces)
+            return _stream_response(api, body, resolved, drop_after)
+        delay = resolved.generation_time_s(len(resolved.pieces(resolved.thinking + resolved.text)))
         if delay > 0:
             await asyncio.sleep(delay)
-        if drop:
-            return None
-        payload = (
-            anthropic_api.message(resolved)
-            if api == "anthropic"
-            else openai_api.completion(resolved)
-        )
-        return _json_response(200, payload, request_id)
+        if drop_after is not None:
+            return None  # a dropped non-streaming request: the connection closes unanswered
+        return _json_response(200, wire.response_body(resolved), _request_id(api))
 
     def _control(self, method: str, path: str, body: bytes) -> HttpResponse:
         """``/_emulator/requests|enqueue|reset``: scripting from another process."""

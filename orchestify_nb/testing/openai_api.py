@@ -90,7 +90,7 @@ def _tool_call(call_id: str, name: str, arguments: str) -> dict[str, Any]:
     return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
 
 
-def completion(reply: ResolvedReply) -> dict[str, Any]:
+def response_body(reply: ResolvedReply) -> dict[str, Any]:
     """The complete (non-streaming) response body."""
     message: dict[str, Any] = {
         "role": "assistant",

@@ -93,23 +93,22 @@ def new_id(prefix: str) -> str:
 def resolve_reply(
     reply: Reply, *, requested_model: str, prompt_tokens: int, timing: ReplyTiming
 ) -> ResolvedReply:
-    """Fill a ``Reply``'s open fields from the request and the emulator's defaults."""
+    """Fill a ``Reply``'s open fields from the request and the emulator's defaults.
+
+    ``Reply`` has already checked its explicit counts; approximations keep the same rules
+    (input covers the cache, output covers reasoning).
+    """
     cached = reply.cache_read_tokens + reply.cache_write_tokens
     input_tokens = reply.input_tokens if reply.input_tokens is not None else prompt_tokens + cached
-    if input_tokens < cached:
-        raise ValueError(
-            "Reply.input_tokens counts every prompt token, so it must be at least "
-            "cache_read_tokens + cache_write_tokens."
-        )
     reasoning = reply.reasoning_tokens
     if reasoning is None:
         reasoning = approximate_tokens(reply.thinking)
-    generated = reply.text + "".join(arguments_json(call) for call in reply.tool_calls)
+        if reply.output_tokens is not None:
+            reasoning = min(reasoning, reply.output_tokens)
     output_tokens = reply.output_tokens
     if output_tokens is None:
+        generated = reply.text + "".join(arguments_json(call) for call in reply.tool_calls)
         output_tokens = max(1, approximate_tokens(generated)) + reasoning
-    if output_tokens < reasoning:
-        raise ValueError("Reply.output_tokens includes reasoning_tokens, so it cannot be smaller.")
     stop_reason = reply.stop_reason or ("tool_calls" if reply.tool_calls else "stop")
     return ResolvedReply(
         text=reply.text,

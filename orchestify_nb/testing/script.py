@@ -58,6 +58,15 @@ class Reply:
     def __post_init__(self) -> None:
         if self.chunk_chars < 1:
             raise ValueError("Reply.chunk_chars must be at least 1.")
+        cached = self.cache_read_tokens + self.cache_write_tokens
+        if self.input_tokens is not None and self.input_tokens < cached:
+            raise ValueError(
+                "Reply.input_tokens counts every prompt token, cached ones included, so it must "
+                "be at least cache_read_tokens + cache_write_tokens."
+            )
+        output, reasoning = self.output_tokens, self.reasoning_tokens
+        if output is not None and reasoning is not None and output < reasoning:
+            raise ValueError("Reply.output_tokens includes reasoning_tokens: it cannot be smaller.")
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

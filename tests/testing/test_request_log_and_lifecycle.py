@@ -105,9 +105,9 @@ def test_start_stop_methods_work_without_a_with_block() -> None:
 
 
 async def test_serves_150_concurrent_streams_on_separate_connections() -> None:
-    """All 150 requests reach the server before its 2 s latency lets the first one answer."""
+    """All 150 requests reach the server before its 5 s latency lets the first one answer."""
     limits = httpx2.Limits(max_connections=200, max_keepalive_connections=200)
-    with LLMEmulator(latency_s=2.0) as emu:
+    with LLMEmulator(latency_s=5.0) as emu:
         async with openai.AsyncOpenAI(
             base_url=emu.openai_base_url,
             api_key="test-key",
