@@ -146,6 +146,7 @@ class BackgroundHttpServer:
                 loop.call_soon_threadsafe(stop_event.set)
         thread.join()
         self._thread = None
+        self.port = 0
 
     def _run(self) -> None:
         try:

@@ -94,6 +94,15 @@ def test_base_url_before_start_explains_how_to_start() -> None:
         _ = LLMEmulator().base_url
 
 
+def test_a_busy_port_fails_start_without_leaving_a_thread() -> None:
+    threads_before = set(threading.enumerate())
+    with LLMEmulator() as running:
+        busy_port = int(running.base_url.rsplit(":", 1)[1])
+        with pytest.raises(OSError):
+            LLMEmulator(port=busy_port).start()
+    assert set(threading.enumerate()) == threads_before
+
+
 def test_start_stop_methods_work_without_a_with_block() -> None:
     emu = LLMEmulator().start()
     try:
