@@ -27,7 +27,13 @@ from typing import Any, TypeGuard
 from pydantic import ConfigDict, NonNegativeFloat
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
-__all__ = ["ModelPrice", "PriceQuote", "price_call", "price_data_version"]
+__all__ = [
+    "ModelPrice",
+    "PriceQuote",
+    "litellm_model_info",
+    "price_call",
+    "price_data_version",
+]
 
 logger = logging.getLogger("orchestify_nb.pricing")
 
@@ -218,17 +224,25 @@ def _genai_source() -> str:
         return "genai-prices"
 
 
-def _litellm_cost_entry(model: str) -> Mapping[str, Any] | None:
-    """LiteLLM's cost entry for ``model`` (``azure/gpt-4o``, then ``gpt-4o``), if it has prices."""
+def litellm_model_info(model: str) -> Mapping[str, Any] | None:
+    """LiteLLM's entry for ``model`` (``azure/gpt-4o``, then ``gpt-4o``): prices and
+    capabilities such as ``supports_reasoning``, without importing LiteLLM."""
     cost_map = _litellm_cost_map()
     for name in (model, model.split("/", 1)[-1]):
         entry = cost_map.get(name)
-        if (
-            isinstance(entry, Mapping)
-            and _is_number(entry.get("input_cost_per_token"))
-            and _is_number(entry.get("output_cost_per_token"))
-        ):
+        if isinstance(entry, Mapping):
             return entry
+    return None
+
+
+def _litellm_cost_entry(model: str) -> Mapping[str, Any] | None:
+    entry = litellm_model_info(model)
+    if (
+        entry is not None
+        and _is_number(entry.get("input_cost_per_token"))
+        and _is_number(entry.get("output_cost_per_token"))
+    ):
+        return entry
     return None
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -34,9 +33,7 @@ from orchestify_nb.pricing import ModelPrice
 __all__ = [
     "PROVIDER_TYPES",
     "AgentConfig",
-    "BudgetEntry",
     "BudgetLimits",
-    "BudgetPeriod",
     "BudgetsConfig",
     "KeyProblems",
     "LedgerConfig",
@@ -177,24 +174,6 @@ class LedgerConfig(_Section):
         return str(Path(value).expanduser()) if value and value != ":memory:" else value
 
 
-BudgetPeriod = Literal["day", "session", "total"]
-_PERIOD_FIELDS: tuple[tuple[str, BudgetPeriod], ...] = (
-    ("per_day", "day"),
-    ("per_session", "session"),
-    ("total", "total"),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class BudgetEntry:
-    """One limit, flattened for the ledger: ``limit_usd`` per ``period`` for ``provider_id``
-    (``None``: all providers together)."""
-
-    limit_usd: float
-    period: BudgetPeriod
-    provider_id: str | None = None
-
-
 class BudgetLimits(_Section):
     """Spending limits in USD; ``None`` means no limit. ``per_day`` is a calendar day,
     ``per_session`` one kernel/process, ``total`` everything in the ledger."""
@@ -221,16 +200,6 @@ class BudgetsConfig(BudgetLimits):
 
     def for_provider(self, provider_id: str) -> BudgetLimits | None:
         return self.providers.get(provider_id)
-
-    def entries(self) -> list[BudgetEntry]:
-        """Every limit that is set, the overall ones first."""
-        scopes: list[tuple[str | None, BudgetLimits]] = [(None, self), *self.providers.items()]
-        return [
-            BudgetEntry(limit_usd=limit, period=period, provider_id=provider_id)
-            for provider_id, limits in scopes
-            for name, period in _PERIOD_FIELDS
-            if (limit := getattr(limits, name)) is not None
-        ]
 
     @field_validator("providers", mode="before")
     @classmethod

@@ -9,7 +9,7 @@ import pytest
 
 from orchestify_nb.config import (
     CONFIG_ENV,
-    BudgetEntry,
+    BudgetLimits,
     ModelPrice,
     config_search_path,
     default_config,
@@ -30,7 +30,7 @@ HAS_LLAMA_CPP = importlib.util.find_spec("llama_cpp") is not None
 def test_example_config_loads_with_keys_as_secrets() -> None:
     config = load_config(EXAMPLE, environ=KEYS)
     assert list(config.providers) == ["claude_main", "openai_main", "azure", "local"]
-    assert config.providers["claude_main"].default_model == "claude-sonnet-4-5"
+    assert config.providers["claude_main"].default_model == "claude-sonnet-4-6"
     assert config.providers["azure"].type == "litellm"
     assert config.default_provider == "claude_main"
     assert config.agents["coder"].model == "gpt-4.1"
@@ -45,14 +45,12 @@ def test_example_config_loads_with_keys_as_secrets() -> None:
         assert secret not in config.model_dump_json()
 
 
-def test_example_budgets_flatten_for_the_ledger() -> None:
+def test_example_budgets_have_overall_and_per_provider_limits() -> None:
     budgets = load_config(EXAMPLE, environ=KEYS).budgets
     assert budgets is not None
-    assert budgets.entries() == [
-        BudgetEntry(limit_usd=10.0, period="day", provider_id=None),
-        BudgetEntry(limit_usd=2.0, period="session", provider_id="claude_main"),
-        BudgetEntry(limit_usd=100.0, period="total", provider_id="claude_main"),
-    ]
+    assert budgets.overall == BudgetLimits(per_day=10.0)
+    assert budgets.for_provider("claude_main") == BudgetLimits(per_session=2.0, total=100.0)
+    assert budgets.for_provider("openai_main") is None
     assert budgets.warn_at == 0.8
 
 

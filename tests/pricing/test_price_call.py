@@ -166,3 +166,15 @@ def test_importing_pricing_loads_neither_genai_prices_nor_litellm() -> None:
     assert before.stdout.split() == ["False"]
     # genai-prices is loaded on the first call; LiteLLM's cost map is read without importing it
     assert after.stdout.split() == ["True", "False"]
+
+
+def test_litellm_model_info_reads_capabilities_without_importing_litellm() -> None:
+    code = (
+        "import sys; from orchestify_nb.pricing import litellm_model_info as info; "
+        "print(info('gpt-4o')['litellm_provider'], info('azure/gpt-4o')['litellm_provider'], "
+        "info('no-such-model'), 'litellm' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["openai", "azure", "None", "False"]
