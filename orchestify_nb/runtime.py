@@ -27,7 +27,7 @@ import contextlib
 import contextvars
 import queue
 import threading
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator
 from typing import Any, Generic, TypeVar
 
 __all__ = ["POLL_INTERVAL_S", "LoopTask", "PrivateLoop", "iterate_sync", "run_sync"]
@@ -200,11 +200,14 @@ def iterate_sync(
     factory: Callable[[], AsyncIterator[T]],
     *,
     context: contextvars.Context | None = None,
-) -> Iterator[T]:
+    on_idle: Callable[[], object] | None = None,
+) -> Generator[T, None, None]:
     """Yield the items of the async iterator ``factory()`` on the caller's thread.
 
     The iterator is created and consumed on a private loop; items cross to the caller through a
-    queue. On ``KeyboardInterrupt`` while waiting, the task is cancelled and awaited, items that
+    queue; ``on_idle`` is called on the caller's thread whenever nothing arrived for
+    ``POLL_INTERVAL_S`` (a renderer uses it to draw text its throttle held back). On
+    ``KeyboardInterrupt`` while waiting, the task is cancelled and awaited, items that
     had already arrived are still yielded, then ``KeyboardInterrupt`` is raised from the
     generator. Close the generator (``contextlib.closing``) if you stop early: closing cancels
     the task and releases the loop at once.
@@ -230,6 +233,8 @@ def iterate_sync(
                 try:
                     item = items.get(timeout=POLL_INTERVAL_S)
                 except queue.Empty:
+                    if on_idle is not None:
+                        on_idle()
                     continue
                 if item.kind == "end":
                     return

@@ -66,6 +66,7 @@ def build_session(path: str | Path | None = None) -> NotebookSession:
     from orchestify_nb.config import discover_config, load_config
     from orchestify_nb.providers.errors import ConfigError
     from orchestify_nb.providers.registry import ProviderRegistry
+    from orchestify_nb.usage import configure_default_ledger
 
     config: OrchestifyConfig | None
     problem: ConfigError | None
@@ -76,12 +77,12 @@ def build_session(path: str | Path | None = None) -> NotebookSession:
             config, problem = load_config(Path(path).expanduser()), None
         except ConfigError as error:
             config, problem = None, error
-    try:
-        registry = ProviderRegistry.from_config(config) if config is not None else None
-    except ConfigError as error:
-        registry, problem = None, problem or error
+    if config is None:
+        return NotebookSession(config=None, registry=ProviderRegistry(), config_problem=problem)
+    registry = ProviderRegistry.from_config(config, strict=False)
+    configure_default_ledger(config)
     return NotebookSession(
-        config=config, registry=registry or ProviderRegistry(), config_problem=problem
+        config=config, registry=registry, config_problem=problem or registry.build_problem
     )
 
 

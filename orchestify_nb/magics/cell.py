@@ -1,0 +1,248 @@
+"""One ``%%llm`` call: resolve the provider, build and check the request, stream it through the
+private-loop runtime into a ``StreamRenderer``, and keep the chat, ``out=`` and metadata.
+
+Every failure a user can cause or fix becomes one ``UsageError`` paragraph (IPython shows it
+without a traceback); the exception itself is kept on the session for ``%llm error``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import closing
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+
+from orchestify_nb.magics.interpolation import InterpolationError, interpolate
+from orchestify_nb.magics.options import CellOptions
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from orchestify_nb.config import AgentConfig
+    from orchestify_nb.providers.base import LLMProvider
+    from orchestify_nb.providers.types import LLMMessage, LLMResponse, StreamEvent
+    from orchestify_nb.render import OutputFormat, StreamRenderer
+    from orchestify_nb.session import NotebookSession
+
+#: The request arguments a cell sets (the messages aside).
+RequestArgs = dict[str, Any]
+
+
+def announce_config_problem(session: NotebookSession) -> None:
+    """Say once per session (on its first use) what is wrong with the config."""
+    if session.config_problem is not None and not session.problem_announced:
+        session.problem_announced = True
+        print(
+            f"orchestify_nb: the config has a problem, so {session.config_source} is in use "
+            f"with the providers it could build ({', '.join(session.registry) or 'none'}). "
+            f"{session.config_problem}",
+            file=sys.stderr,
+        )
+
+
+def as_usage_error(
+    session: NotebookSession, error: BaseException, *, failed_call: bool = False
+) -> UsageError:
+    """Keep ``error`` for ``%llm error`` and say it in one paragraph; a call that failed (not
+    a mistake in the cell) also points at ``%llm error`` for the full chain."""
+    session.last_error = error
+    text = str(error).rstrip()
+    hint = "; `%llm error` shows the full chain" if failed_call else ""
+    if "%llm error" in text:
+        hint = ""
+    return UsageError(f"{text} [{type(error).__name__}{hint}]")
+
+
+def run_llm_cell(
+    shell: InteractiveShell, session: NotebookSession, options: CellOptions, body: str
+) -> LLMResponse:
+    """Send the cell to the model, render the answer, and return the ``LLMResponse``."""
+    from orchestify_nb.providers.errors import OrchestifyError
+
+    announce_config_problem(session)
+    try:
+        provider, agent = _resolve_provider(session, options)
+        prompt = interpolate(body.strip("\n"), shell.user_ns)
+        system = options.system if options.system is not None else agent and agent.system
+        system = interpolate(system, shell.user_ns) if system else None
+    except (OrchestifyError, InterpolationError) as error:
+        raise as_usage_error(session, error) from None
+    if not prompt.strip():
+        raise UsageError("%%llm: the cell has no prompt; write it on the lines below %%llm")
+
+    messages = [*(session.chat(options.chat) if options.chat else []), _user(prompt)]
+    args: RequestArgs = {
+        "model": options.model or (agent.model if agent else None),
+        "temperature": options.temperature
+        if options.temperature is not None
+        else (agent.temperature if agent else None),
+        "max_tokens": options.max_tokens or (agent.max_tokens if agent else None),
+        "system": system,
+        "thinking": options.thinking,
+    }
+    try:  # options the model rejects are reported here, before any request is sent
+        request = provider.build_request(messages, **args)
+    except OrchestifyError as error:
+        raise as_usage_error(session, error) from None
+
+    response, renderer = _call(shell, session, provider, options, messages, args, request.model)
+    renderer.finish(response, answer_metadata(response, options, messages, system))
+    if options.chat:
+        session.chat(options.chat).extend([_user(prompt), _assistant(response.content)])
+    if options.out:
+        shell.user_ns[options.out] = response
+    if options.format == "code":
+        from orchestify_nb.render import extract_code
+
+        shell.set_next_input(extract_code(response.content).code, replace=False)
+    return response
+
+
+def _call(
+    shell: InteractiveShell,
+    session: NotebookSession,
+    provider: LLMProvider,
+    options: CellOptions,
+    messages: list[LLMMessage],
+    args: RequestArgs,
+    model: str,
+) -> tuple[LLMResponse, StreamRenderer]:
+    """Run the call under the cell's usage labels; on failure the renderer keeps what arrived."""
+    from orchestify_nb.render import StreamRenderer
+    from orchestify_nb.usage.context import call_context
+
+    output_format: OutputFormat = options.format  # type: ignore[assignment]
+    renderer = StreamRenderer(
+        output_format=output_format,
+        terminal=getattr(shell, "kernel", None) is None,
+        waiting_label=f"{provider.provider_id} · {model}",
+    )
+    renderer.start()
+    labels = {
+        "tag": options.tag,
+        "agent": options.agent,
+        "notebook_path": _notebook_path(shell),
+        "cell_execution_count": shell.execution_count,
+    }
+    try:
+        with call_context(**labels):
+            if options.stream:
+                response = _stream(provider, messages, args, renderer)
+            else:
+                response = _complete(provider, messages, args)
+    except KeyboardInterrupt:
+        renderer.interrupt()
+        raise
+    except Exception as error:  # provider errors, and bugs too: one paragraph, chain kept
+        renderer.fail(error)
+        raise as_usage_error(session, error, failed_call=True) from None
+    return response, renderer
+
+
+def _stream(
+    provider: LLMProvider, messages: list[LLMMessage], args: RequestArgs, renderer: StreamRenderer
+) -> LLMResponse:
+    from orchestify_nb.runtime import iterate_sync
+
+    async def events() -> AsyncIterator[StreamEvent]:
+        try:
+            async for event in provider.stream(messages, **args):
+                yield event
+        finally:  # connections belong to this call's loop: close them on it
+            await provider.aclose()
+
+    final: LLMResponse | None = None
+    with closing(iterate_sync(events, on_idle=renderer.tick)) as stream:
+        for event in stream:
+            if event.type == "done":
+                final = event.response
+            else:
+                renderer.add(event)
+    if final is None:
+        raise RuntimeError("the stream ended without its final event")
+    return final
+
+
+def _complete(provider: LLMProvider, messages: list[LLMMessage], args: RequestArgs) -> LLMResponse:
+    from orchestify_nb.runtime import run_sync
+
+    async def complete() -> LLMResponse:
+        try:
+            return await provider.complete(messages, **args)
+        finally:
+            await provider.aclose()
+
+    return run_sync(complete())
+
+
+def _resolve_provider(
+    session: NotebookSession, options: CellOptions
+) -> tuple[LLMProvider, AgentConfig | None]:
+    registry = session.registry
+    if options.agent is not None:
+        provider, agent = registry.resolve_agent(options.agent)
+        if options.provider is not None:
+            provider = registry.get(options.provider)
+        return provider, agent
+    return registry.get(options.provider), None
+
+
+def _notebook_path(shell: InteractiveShell) -> str | None:
+    path = os.environ.get("JPY_SESSION_NAME") or shell.user_ns.get("__session__")
+    return str(path) if path else None
+
+
+def _user(text: str) -> LLMMessage:
+    from orchestify_nb.providers.types import LLMMessage
+
+    return LLMMessage(role="user", content=text)
+
+
+def _assistant(text: str) -> LLMMessage:
+    from orchestify_nb.providers.types import LLMMessage
+
+    return LLMMessage(role="assistant", content=text)
+
+
+def prompt_sha256(messages: list[LLMMessage], system: str | None) -> str:
+    """Hash of exactly what was sent: the system prompt and every turn, as canonical JSON."""
+    sent = {
+        "system": system,
+        "messages": [{"role": m.role, "content": m.content} for m in messages],
+    }
+    canonical = json.dumps(sent, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def answer_metadata(
+    response: LLMResponse, options: CellOptions, messages: list[LLMMessage], system: str | None
+) -> dict[str, Any]:
+    """Where an answer came from, saved with the output: provider, model, the options given,
+    usage, cost and the prompt's hash (never the prompt's secrets: keys are not in any of it)."""
+    params = {k: v for k, v in options.given().items() if k != "system"}
+    return {
+        "provider": response.provider_id,
+        "model": response.model,
+        "model_requested": response.model_requested,
+        "params": params,
+        "usage": {
+            "input_tokens": response.tokens_input,
+            "output_tokens": response.tokens_output,
+            "cache_read_tokens": response.cache_read_tokens,
+            "cache_write_tokens": response.cache_write_tokens,
+            "reasoning_tokens": response.reasoning_tokens,
+        },
+        "cost_usd": response.cost_usd,
+        "priced": response.priced,
+        "price_source": response.price_source,
+        "latency_s": response.latency_s,
+        "time_to_first_token_s": response.time_to_first_token_s,
+        "finish_reason": response.finish_reason,
+        "prompt_sha256": prompt_sha256(messages, system),
+        "record_id": response.record_id,
+    }

@@ -1,0 +1,249 @@
+"""The ``%%llm`` options: one declaration that generates the magic's help (IPython's
+``magic_arguments``) and parses ``key=value`` lines on top of it.
+
+Users write ``%%llm provider=claude model=claude-sonnet-4-5 temperature=0.2``; ``--key value``
+works too, because ``key=value`` words are rewritten to ``--key value`` and handed to the same
+argparse parser that printed the help. Unknown keys and ill-typed values are caught here with a
+message that lists the valid options, before any provider is involved.
+"""
+
+from __future__ import annotations
+
+import difflib
+import keyword
+import re
+import shlex
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
+
+from IPython.core.error import UsageError
+from IPython.core.magic_arguments import argument, kwds, magic_arguments
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+OUTPUT_FORMATS = ("markdown", "text", "code", "json", "html")
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+_KEY_VALUE = re.compile(r"^([A-Za-z_][\w-]*)=(.*)$", re.DOTALL)
+
+
+def _text(value: str) -> str:
+    return value
+
+
+def _number(value: str) -> float:
+    number = float(value)
+    if not 0.0 <= number <= 2.0:
+        raise ValueError("expected a number from 0 to 2")
+    return number
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError("expected a whole number above 0")
+    return number
+
+
+def _non_negative_int(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("expected a whole number, 0 or more")
+    return number
+
+
+def _format(value: str) -> str:
+    if value not in OUTPUT_FORMATS:
+        raise ValueError(f"expected one of {', '.join(OUTPUT_FORMATS)}")
+    return value
+
+
+def _identifier(value: str) -> str:
+    if not value.isidentifier() or keyword.iskeyword(value):
+        raise ValueError("expected a Python variable name")
+    return value
+
+
+def _boolean(value: str) -> bool:
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise ValueError("expected true or false")
+
+
+@dataclass(frozen=True, slots=True)
+class OptionSpec:
+    """One ``%%llm`` option: its name, placeholder, help line and converter."""
+
+    name: str
+    metavar: str
+    help: str
+    convert: Callable[[str], Any]
+    kind: str
+
+
+CELL_OPTIONS: tuple[OptionSpec, ...] = (
+    OptionSpec(
+        "provider",
+        "ID",
+        "provider id from the config (default: its default_provider)",
+        _text,
+        "a provider id",
+    ),
+    OptionSpec(
+        "agent",
+        "NAME",
+        "agent from the config's agents: section; its provider, model, temperature, "
+        "max_tokens and system are the defaults of this call",
+        _text,
+        "an agent name",
+    ),
+    OptionSpec("model", "M", "model name (default: the provider's default_model)", _text, "text"),
+    OptionSpec("temperature", "T", "sampling temperature, 0 to 2", _number, "a number 0-2"),
+    OptionSpec("max_tokens", "N", "longest answer, in tokens", _positive_int, "a whole number > 0"),
+    OptionSpec("system", '"..."', "system prompt (quote it if it has spaces)", _text, "text"),
+    OptionSpec(
+        "format",
+        "F",
+        "markdown (default), text, code (offers the answer as the next cell), json "
+        "(validated, pretty-printed) or html",
+        _format,
+        "one of " + "|".join(OUTPUT_FORMATS),
+    ),
+    OptionSpec(
+        "chat", "NAME", "keep a named conversation: earlier turns are sent too", _text, "a name"
+    ),
+    OptionSpec("out", "VAR", "also store the LLMResponse in this variable", _identifier, "a name"),
+    OptionSpec("tag", "LABEL", "label recorded with the call in the usage ledger", _text, "text"),
+    OptionSpec(
+        "thinking",
+        "TOKENS",
+        "extended-thinking budget in tokens (models that support it)",
+        _non_negative_int,
+        "a whole number >= 0",
+    ),
+    OptionSpec(
+        "stream", "BOOL", "stream the answer live (default true)", _boolean, "true or false"
+    ),
+)
+OPTION_NAMES: tuple[str, ...] = tuple(spec.name for spec in CELL_OPTIONS)
+_SPECS = {spec.name: spec for spec in CELL_OPTIONS}
+
+
+@dataclass(frozen=True, slots=True)
+class CellOptions:
+    """The parsed ``%%llm`` line; ``None`` means "not given" (config defaults apply)."""
+
+    provider: str | None = None
+    agent: str | None = None
+    model: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    system: str | None = None
+    format: str = "markdown"
+    chat: str | None = None
+    out: str | None = None
+    tag: str | None = None
+    thinking: int | None = None
+    stream: bool = True
+
+    def given(self) -> dict[str, Any]:
+        """The options the user wrote (for the output metadata)."""
+        defaults = CellOptions()
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if getattr(self, f.name) != getattr(defaults, f.name)
+        }
+
+
+def usage_line() -> str:
+    """``%%llm [provider=ID] ...``, generated from ``CELL_OPTIONS``.
+
+    argparse %-formats the usage and IPython's help formatter prefixes it with one ``%``.
+    """
+    words = " ".join(f"[{spec.name}={spec.metavar}]" for spec in CELL_OPTIONS)
+    return f"%%llm {words}\n  %%llm SUBCOMMAND [ARGS]"
+
+
+def llm_magic_arguments(epilog: str) -> Callable[[F], F]:
+    """Apply ``@magic_arguments`` / ``@argument`` for every option, so ``%%llm?`` prints them."""
+
+    add_argument: Any = argument  # IPython's decorators are untyped
+    parser_settings: Any = kwds
+    build_parser: Any = magic_arguments
+
+    def decorate(func: F) -> F:
+        for spec in reversed(CELL_OPTIONS):
+            func = add_argument(f"--{spec.name}", metavar=spec.metavar, help=spec.help)(func)
+        words_help = "line form only: see below"
+        func = add_argument("words", nargs="*", metavar="SUBCOMMAND", help=words_help)(func)
+        func = parser_settings(usage=usage_line(), epilog=epilog)(func)
+        decorated: F = build_parser()(func)
+        return decorated
+
+    return decorate
+
+
+def valid_options_text() -> str:
+    return "valid options: " + ", ".join(f"{s.name}=<{s.kind}>" for s in CELL_OPTIONS)
+
+
+def split_words(line: str) -> list[str]:
+    """Shell-like split of a magic line (quotes group words), as a ``UsageError`` on bad quotes."""
+    try:
+        return shlex.split(line, posix=True)
+    except ValueError as error:
+        raise UsageError(f"%%llm line: {error} ({line.strip()!r}); close the quote") from None
+
+
+def key_values_to_argv(
+    words: Sequence[str], valid: Sequence[str], *, where: str = "%%llm", described: str = ""
+) -> list[str]:
+    """Rewrite ``key=value`` words to ``--key value`` for argparse, refusing a key not in
+    ``valid`` with a did-you-mean and the list of valid ones (``described`` if given)."""
+    argv: list[str] = []
+    for word in words:
+        match = _KEY_VALUE.match(word)
+        if match is not None:
+            key, value = match.group(1), match.group(2)
+            pair = [f"--{key}", value]
+        elif word.startswith("--"):
+            key = word[2:].partition("=")[0]
+            pair = [word]
+        else:
+            argv.append(word)
+            continue
+        if key not in valid:
+            close = difflib.get_close_matches(key, list(valid), n=1)
+            guess = f" (did you mean {close[0]}=?)" if close else ""
+            listed = described or "valid options: " + ", ".join(valid)
+            raise UsageError(f"{where}: unknown option {key!r}{guess}; {listed}")
+        argv.extend(pair)
+    return argv
+
+
+def to_argv(words: Sequence[str]) -> list[str]:
+    """The ``%%llm`` line's words as argv for the magic's parser."""
+    return key_values_to_argv(words, OPTION_NAMES, described=valid_options_text())
+
+
+def convert_options(raw: dict[str, str | None]) -> CellOptions:
+    """Convert the parser's strings with each option's converter, naming the bad one."""
+    values: dict[str, Any] = {}
+    for name, text in raw.items():
+        if text is None:
+            continue
+        spec = _SPECS[name]
+        try:
+            values[name] = spec.convert(text)
+        except ValueError as error:
+            reason = (
+                str(error) if not str(error).startswith(("invalid literal", "could not")) else ""
+            )
+            raise UsageError(
+                f"%%llm: {name}={text!r} is not valid: {reason or 'expected ' + spec.kind}"
+            ) from None
+    return CellOptions(**values)
