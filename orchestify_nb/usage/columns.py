@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from orchestify_nb.usage.schema import LABEL_FIELDS
+from orchestify_nb.usage.schema import LABEL_FIELDS, TOKEN_FIELDS
 from orchestify_nb.usage.store import Filters, LedgerStore
 
 if TYPE_CHECKING:
@@ -42,16 +42,7 @@ def _columns() -> dict[str, Column]:
         Column("started_at", "time", "started_at_ns"),
         Column("finished_at", "time", "finished_at_ns"),
         *(Column(field, "label", f"{field}_label") for field in LABEL_FIELDS),
-        *(
-            Column(name, "int", name)
-            for name in (
-                "input_tokens",
-                "output_tokens",
-                "cache_write_tokens",
-                "cache_read_tokens",
-                "reasoning_tokens",
-            )
-        ),
+        *(Column(name, "int", name) for name in TOKEN_FIELDS),
         Column("cost_usd", "float", "cost_usd"),
         Column("priced", "bool", "priced"),
         Column("latency_s", "micros", "latency_us"),
@@ -110,12 +101,15 @@ def _aggregate(column: Column) -> str:
     return f"group_concat({source}, ',')"
 
 
-def read_frame(store: LedgerStore, filters: Filters, names: Sequence[str]) -> pd.DataFrame:
-    """The named columns of the rows matching ``filters`` as a typed DataFrame, oldest first."""
+def read_frame(
+    store: LedgerStore, filters: Filters, names: Sequence[str], *, ordered: bool = True
+) -> pd.DataFrame:
+    """The named columns of the rows matching ``filters`` as a typed DataFrame: oldest first
+    when ``ordered`` (aggregations skip reading and sorting by ``started_at``)."""
     import pandas as pd
 
     columns = [COLUMNS[name] for name in names]
-    if "started_at" not in names:
+    if ordered and "started_at" not in names:
         columns.append(COLUMNS["started_at"])
     select = ", ".join(_aggregate(column) for column in columns)
     parts: list[list[str]] = [[] for _ in columns]
@@ -139,7 +133,7 @@ def read_frame(store: LedgerStore, filters: Filters, names: Sequence[str]) -> pd
         for column, texts in zip(columns, parts, strict=True)
     }
     frame = pd.DataFrame(data, columns=[c.name for c in columns])
-    if not frame["started_at"].is_monotonic_increasing:
+    if ordered and not frame["started_at"].is_monotonic_increasing:
         frame = frame.sort_values("started_at", kind="stable", ignore_index=True)
     return frame[list(names)]
 

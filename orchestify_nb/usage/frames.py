@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from orchestify_nb.usage.columns import COLUMNS, read_frame
+from orchestify_nb.usage.schema import TOKEN_FIELDS
 from orchestify_nb.usage.store import Filters, LedgerStore
 
 if TYPE_CHECKING:
@@ -18,16 +19,9 @@ if TYPE_CHECKING:
 
 ALIASES = {"provider": "provider_id"}
 TIME_BUCKETS = ("minute", "hour", "day", "week", "month")
-TOKEN_COLUMNS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-)
 SUMMARY_COLUMNS = (
     "calls",
-    *TOKEN_COLUMNS,
+    *TOKEN_FIELDS,
     "cost_usd",
     "unpriced_calls",
     "mean_latency_s",
@@ -68,7 +62,7 @@ def keyed_frame(
     """The columns behind ``keys`` and ``values``, with time buckets and aliases materialised
     under the names the caller used."""
     needed = list(dict.fromkeys([*(_source(key) for key in keys), *values]))
-    frame = read_frame(store, filters, needed)
+    frame = read_frame(store, filters, needed, ordered=False)
     for key in keys:
         if key in TIME_BUCKETS:
             frame[key] = time_bucket(frame["started_at"], key)
@@ -80,14 +74,14 @@ def keyed_frame(
 def summary(store: LedgerStore, filters: Filters, by: Sequence[str]) -> pd.DataFrame:
     """Per group: calls, tokens by kind, cost, unpriced calls, mean latency and error rate."""
     keys = list(by)
-    frame = keyed_frame(store, filters, keys, ["status", *TOKEN_COLUMNS, "cost_usd", "latency_s"])
+    frame = keyed_frame(store, filters, keys, ["status", *TOKEN_FIELDS, "cost_usd", "latency_s"])
     frame["is_error"] = frame["status"] == "error"
     frame["is_unpriced"] = frame["cost_usd"].isna() & (
         (frame["input_tokens"] > 0) | (frame["output_tokens"] > 0)
     )
     aggregations = {
         "calls": ("status", "size"),
-        **{name: (name, "sum") for name in TOKEN_COLUMNS},
+        **{name: (name, "sum") for name in TOKEN_FIELDS},
         "unpriced_calls": ("is_unpriced", "sum"),
         "mean_latency_s": ("latency_s", "mean"),
         "error_rate": ("is_error", "mean"),
@@ -95,7 +89,7 @@ def summary(store: LedgerStore, filters: Filters, by: Sequence[str]) -> pd.DataF
     if not keys:
         frame["all"] = "all"
         keys = ["all"]
-    groups = frame.groupby(keys, observed=True, sort=True)
+    groups = frame.groupby(keys, observed=True, sort=True, dropna=False)
     result = groups.agg(**aggregations)
     # A group whose calls were all unpriced costs "unknown" (NaN), never $0.
     result["cost_usd"] = groups["cost_usd"].sum(min_count=1)
@@ -119,5 +113,10 @@ def pivot(
     if values == "calls":
         frame["calls"], aggfunc = 1, "sum"
     return frame.pivot_table(
-        index=index, columns=columns, values=values, aggfunc=aggfunc, observed=True, fill_value=0
+        index=index,
+        columns=columns,
+        values=values,
+        aggfunc=aggfunc,
+        observed=True,
+        fill_value=0 if aggfunc in ("sum", "count") else None,
     )

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 FIGSIZE = (8.0, 4.0)
+MAX_POINTS = 5000
 
 
 def _new_axes(title: str) -> tuple[Figure, Axes]:
@@ -46,10 +47,13 @@ def cost_over_time(frame: pd.DataFrame) -> Figure:
     start, end = when.min(), when.max()
 
     def draw(times: Any, costs: pd.Series, **style: Any) -> None:
-        # From zero at the first call to the running total at the last, so one call still shows.
+        # From zero at the first call to the running total at the last, so one call still shows;
+        # a long history is thinned to MAX_POINTS steps (the running total stays exact).
         cumulative = costs.cumsum().to_numpy()
-        xs = [start, *times, end]
-        axes.step(xs, [0.0, *cumulative, cumulative[-1]], where="post", **style)
+        keep = slice(None, None, max(1, len(cumulative) // MAX_POINTS))
+        xs = [start, *times[keep], times[-1], end]
+        ys = [0.0, *cumulative[keep], cumulative[-1], cumulative[-1]]
+        axes.step(xs, ys, where="post", **style)
 
     for model, group in priced.groupby("model", observed=True):
         draw(when[priced.index.get_indexer(group.index)], group["cost_usd"], label=str(model))

@@ -29,6 +29,15 @@ LABEL_FIELDS: tuple[str, ...] = (
     "notebook_path",
 )
 
+#: Token counts, stored as plain integer columns under these names.
+TOKEN_FIELDS: tuple[str, ...] = (
+    "input_tokens",
+    "output_tokens",
+    "cache_write_tokens",
+    "cache_read_tokens",
+    "reasoning_tokens",
+)
+
 _CREATE_LABELS = "CREATE TABLE labels (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE)"
 
 _CREATE_CALLS = """

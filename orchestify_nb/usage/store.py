@@ -19,7 +19,7 @@ from typing import Any
 
 from orchestify_nb.providers.errors import OrchestifyError
 from orchestify_nb.usage.record import UsageRecord
-from orchestify_nb.usage.schema import LABEL_FIELDS, SchemaTooNewError, migrate
+from orchestify_nb.usage.schema import LABEL_FIELDS, TOKEN_FIELDS, SchemaTooNewError, migrate
 
 MEMORY = ":memory:"
 BUSY_TIMEOUT_MS = 10_000
@@ -29,11 +29,7 @@ _NUMBER_COLUMNS: tuple[str, ...] = (
     "id",
     "started_at_ns",
     "finished_at_ns",
-    "input_tokens",
-    "output_tokens",
-    "cache_write_tokens",
-    "cache_read_tokens",
-    "reasoning_tokens",
+    *TOKEN_FIELDS,
     "cost_usd",
     "priced",
     "latency_us",
@@ -41,7 +37,7 @@ _NUMBER_COLUMNS: tuple[str, ...] = (
     "cell_execution_count",
 )
 _INSERT_COLUMNS = _NUMBER_COLUMNS + tuple(f"{field}_label" for field in LABEL_FIELDS)
-_INSERT_SQL = (
+INSERT_SQL = (
     f"INSERT OR IGNORE INTO calls ({', '.join(_INSERT_COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in _INSERT_COLUMNS)})"
 )
@@ -135,11 +131,15 @@ class LedgerStore:
         """Write one row in its own transaction; returns its rowid (0 if it was already there)."""
         with self.lock:
             label_codes = tuple(self.label_id(getattr(record, field)) for field in LABEL_FIELDS)
-            cursor = self.connection.execute(_INSERT_SQL, self._values(record) + label_codes)
+            cursor = self.connection.execute(INSERT_SQL, self.row_values(record) + label_codes)
             return int(cursor.lastrowid or 0) if cursor.rowcount else 0
 
+    #: The INSERT statement; parameters are ``row_values(record)`` then the label codes.
+    insert_sql = INSERT_SQL
+
     @staticmethod
-    def _values(record: UsageRecord) -> tuple[object, ...]:
+    def row_values(record: UsageRecord) -> tuple[object, ...]:
+        """The non-label columns of a row, in ``insert_sql`` order."""
         return (
             record.id,
             to_ns(record.started_at),

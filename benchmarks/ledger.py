@@ -1,0 +1,159 @@
+"""How much the usage ledger costs: recording one call, and analysing a million.
+
+Run: ``.venv/bin/python benchmarks/ledger.py [--rows 1000000] [--calls 5000]``
+
+1. Mean time of ``Ledger.record()`` on a file ledger (WAL, one transaction per call), the work
+   the provider base class adds to every LLM call. Target ≤ 0.2 ms.
+2. Time to build a DataFrame from 1,000,000 synthetic calls and summarise it by provider and
+   model, from a freshly opened ledger (nothing cached). The synthetic rows are written with
+   ``executemany`` beforehand, untimed. Target ≤ 1 s. Measured twice: ``summary()`` (which reads
+   only the columns it needs) and a full ``to_dataframe()`` followed by a pandas groupby.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from orchestify_nb.usage.ledger import Ledger
+from orchestify_nb.usage.record import UsageRecord
+from orchestify_nb.usage.schema import LABEL_FIELDS
+from orchestify_nb.usage.store import LedgerStore
+
+RECORD_TARGET_MS = 0.2
+FRAME_TARGET_S = 1.0
+MODELS = {
+    "claude": ("anthropic", ["claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-1"]),
+    "openai": ("openai", ["gpt-5", "gpt-5-mini", "gpt-4o-mini"]),
+    "gateway": ("litellm", ["gemini/gemini-2.5-flash", "mistral/mistral-small-latest"]),
+}
+
+
+def synthetic_record(rng: random.Random, started: datetime) -> UsageRecord:
+    provider_id = rng.choice(list(MODELS))
+    provider_type, models = MODELS[provider_id]
+    model = rng.choice(models)
+    failed = rng.random() < 0.03
+    input_tokens, output_tokens = rng.randint(10, 4000), rng.randint(1, 1500)
+    latency = rng.uniform(0.2, 12.0)
+    return UsageRecord(
+        provider_id=provider_id,
+        provider_type=provider_type,
+        model_requested=model,
+        model=model,
+        started_at=started,
+        finished_at=started + timedelta(seconds=latency),
+        status="error" if failed else "ok",
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cache_read_tokens=rng.choice([0, 0, 0, input_tokens // 2]),
+        reasoning_tokens=rng.choice([0, output_tokens // 3]),
+        cost_usd=None if rng.random() < 0.05 else (input_tokens * 3 + output_tokens * 15) / 1e6,
+        priced=True,
+        price_source="genai-prices 0.2.3",
+        latency_s=latency,
+        time_to_first_token_s=latency / 4,
+        finish_reason="error" if failed else "stop",
+        error_type="RateLimitError" if failed else None,
+        tag=rng.choice([None, "experiment-a", "experiment-b", "batch"]),
+        session_id=f"session-{rng.randint(1, 200)}",
+    )
+
+
+def bench_record(directory: Path, calls: int) -> float:
+    """Mean milliseconds per ``record()`` on a file ledger, after a warm-up."""
+    rng = random.Random(1)
+    now = datetime.now(UTC)
+    records = [synthetic_record(rng, now) for _ in range(calls + 200)]
+    with Ledger(directory / "record.sqlite3") as ledger:
+        for record in records[:200]:
+            ledger.record(record)
+        started = time.perf_counter()
+        for record in records[200:]:
+            ledger.record(record)
+        elapsed = time.perf_counter() - started
+    return elapsed / calls * 1000
+
+
+def _rows(store: LedgerStore, rows: int) -> Iterator[tuple[object, ...]]:
+    rng = random.Random(2)
+    start = datetime.now(UTC) - timedelta(days=365)
+    step = timedelta(days=365) / rows
+    for index in range(rows):
+        record = synthetic_record(rng, start + index * step)
+        record.id = uuid.UUID(int=rng.getrandbits(128)).hex
+        codes = tuple(store.label_id(getattr(record, field)) for field in LABEL_FIELDS)
+        yield (*store.row_values(record), *codes)
+
+
+def fill(path: Path, rows: int) -> None:
+    """Write ``rows`` synthetic calls in one transaction (setup, not measured)."""
+    store = LedgerStore(path)
+    with store.lock:
+        store.connection.execute("BEGIN")
+        store.connection.executemany(store.insert_sql, _rows(store, rows))
+        store.connection.execute("COMMIT")
+    store.close()
+
+
+def best_of(runs: int, task: Callable[[], None]) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        task()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--calls", type=int, default=5_000)
+    parser.add_argument("--runs", type=int, default=3, help="frame timings: best of N")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as directory:
+        folder = Path(directory)
+        record_ms = bench_record(folder, args.calls)
+        print(
+            f"record one call (file ledger, WAL, mean of {args.calls:,}): {record_ms:.4f} ms "
+            f"| target {RECORD_TARGET_MS} ms | ratio {record_ms / RECORD_TARGET_MS:.2f}"
+        )
+        path = folder / "million.sqlite3"
+        setup = time.perf_counter()
+        fill(path, args.rows)
+        print(
+            f"(setup: {args.rows:,} synthetic rows written in {time.perf_counter() - setup:.1f} s)"
+        )
+
+        def summarise() -> None:
+            with Ledger(path) as ledger:
+                table = ledger.summary(by=["provider", "model"])
+            assert int(table["calls"].sum()) == args.rows
+
+        def full_frame() -> None:
+            with Ledger(path) as ledger:
+                frame = ledger.to_dataframe()
+            table = frame.groupby(["provider_id", "model"], observed=True).agg(
+                calls=("status", "size"), cost_usd=("cost_usd", "sum")
+            )
+            assert int(table["calls"].sum()) == args.rows
+
+        for label, task in (
+            ("summary(by=provider, model)", summarise),
+            ("to_dataframe() all 25 columns + groupby", full_frame),
+        ):
+            seconds = best_of(args.runs, task)
+            print(
+                f"{label} over {args.rows:,} rows (best of {args.runs}): {seconds:.3f} s "
+                f"| target {FRAME_TARGET_S} s | ratio {seconds / FRAME_TARGET_S:.2f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
