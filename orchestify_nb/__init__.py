@@ -29,6 +29,7 @@ _EXPORTS: dict[str, str] = {
     "LiteLLMProvider": "orchestify_nb.providers.litellm_provider",
     "LocalProvider": "orchestify_nb.providers.local",
     "ProviderRegistry": "orchestify_nb.providers.registry",
+    "UnknownProviderError": "orchestify_nb.providers.registry",
     # errors
     "OrchestifyError": "orchestify_nb.providers.errors",
     "ConfigError": "orchestify_nb.providers.errors",
@@ -47,6 +48,10 @@ _EXPORTS: dict[str, str] = {
     # config, pricing, usage
     "load_config": "orchestify_nb.config",
     "OrchestifyConfig": "orchestify_nb.config",
+    "default_config": "orchestify_nb.config",
+    "discover_config": "orchestify_nb.config",
+    "ModelPrice": "orchestify_nb.pricing",
+    "PriceQuote": "orchestify_nb.pricing",
     "price_call": "orchestify_nb.pricing",
     "UsageRecord": "orchestify_nb.usage.record",
     "call_context": "orchestify_nb.usage.context",
