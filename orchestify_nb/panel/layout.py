@@ -78,7 +78,7 @@ def build_widgets(choices: list[ProviderChoice]) -> PanelWidgets:
     )
     model = widgets.Combobox(
         options=first.models if first else (),
-        value=(first.default_model or "") if first else "",
+        value=(first.info.default_model or "") if first else "",
         placeholder="model name (any the provider accepts)",
         ensure_option=False,
         **_labelled("Model", width="46%", min_width="260px"),
@@ -106,14 +106,16 @@ def build_widgets(choices: list[ProviderChoice]) -> PanelWidgets:
         placeholder="Optional system prompt", rows=1, **_labelled("System", width="98%")
     )
     empty = widgets.HTML(EMPTY_CONVERSATION)
-    # column-reverse keeps the scroll pinned to the newest turn; children are newest first.
-    conversation = widgets.VBox(
-        [empty],
+    # Turns in order, oldest first: appending one leaves the views of the others (and their
+    # opened thinking) alone. The scroller's column-reverse keeps the newest turn in view.
+    conversation = widgets.VBox([empty])
+    scroller = widgets.VBox(
+        [conversation],
         layout=widgets.Layout(
             flex_flow="column-reverse", max_height="440px", overflow_y="auto", width="98%"
         ),
     )
-    conversation.add_class("onb-conversation")
+    scroller.add_class("onb-conversation")
     status = widgets.HTML(layout=widgets.Layout(display="none"))
     prompt = widgets.Textarea(
         placeholder="Ask something… (Markdown answers, streamed)",
@@ -138,7 +140,7 @@ def build_widgets(choices: list[ProviderChoice]) -> PanelWidgets:
                 layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
             ),
             system,
-            conversation,
+            scroller,
             status,
             prompt,
             buttons,

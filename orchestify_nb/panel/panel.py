@@ -101,7 +101,7 @@ class Panel:
         self.ui.prompt.value = ""
         turn = TurnView(text, provider.provider_id, model or provider.default_model or "")
         self.turns.append(turn)
-        self.ui.conversation.children = tuple(t.box for t in reversed(self.turns))
+        self.ui.conversation.children = tuple(turn.box for turn in self.turns)
         messages = [*self.history, LLMMessage(role="user", content=text)]
         options: dict[str, Any] = {
             "model": model or None,
@@ -234,7 +234,7 @@ class Panel:
         if choice is None:
             return
         self.ui.model.options = choice.models
-        self.ui.model.value = choice.default_model or ""
+        self.ui.model.value = choice.info.default_model or ""
         self.ui.max_tokens.value = self.registry.get(choice.provider_id).max_tokens
 
     def _on_provider_change(self, change: dict[str, Any]) -> None:

@@ -20,31 +20,30 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class ProviderChoice:
-    """One configured provider as the picker and the summary show it."""
+    """One configured provider as the picker and the summary show it: how ``%llm providers``
+    describes it, plus the models to offer (its default first)."""
 
-    provider_id: str
-    provider_type: str
-    default_model: str | None
+    info: ProviderInfo
     models: tuple[str, ...]
-    key: str
+
+    @property
+    def provider_id(self) -> str:
+        return self.info.provider_id
+
+    @property
+    def key(self) -> str:
+        return {None: "no key needed", True: "key set", False: "no key"}[self.info.key_present]
 
     @property
     def label(self) -> str:
-        return f"{self.provider_id} · {self.provider_type} · {self.key}"
+        return f"{self.provider_id} · {self.info.provider_type} · {self.key}"
 
     @classmethod
     def of(cls, info: ProviderInfo, provider: LLMProvider) -> ProviderChoice:
-        key = {None: "no key needed", True: "key set", False: "no key"}[info.key_present]
         models = list(provider.known_models())
         if info.default_model and info.default_model not in models:
             models.insert(0, info.default_model)
-        return cls(
-            provider_id=info.provider_id,
-            provider_type=info.provider_type,
-            default_model=info.default_model,
-            models=tuple(models),
-            key=key,
-        )
+        return cls(info=info, models=tuple(models))
 
 
 def provider_choices(registry: ProviderRegistry) -> list[ProviderChoice]:
@@ -62,8 +61,8 @@ def static_html(
     if choices:
         rows = "".join(
             "<tr>"
-            f"<td>{html.escape(c.provider_id)}</td><td>{html.escape(c.provider_type)}</td>"
-            f"<td>{html.escape(c.default_model or '–')}</td><td>{html.escape(c.key)}</td>"
+            f"<td>{html.escape(c.provider_id)}</td><td>{html.escape(c.info.provider_type)}</td>"
+            f"<td>{html.escape(c.info.default_model or '–')}</td><td>{html.escape(c.key)}</td>"
             "</tr>"
             for c in choices
         )

@@ -55,7 +55,8 @@ PANEL_CSS = """
 .onb-copy:disabled { opacity: 0.5; cursor: default; }
 .onb-usage table { border-collapse: collapse; font-size: var(--jp-ui-font-size1);
   font-variant-numeric: tabular-nums; }
+.onb-usage { overflow-x: auto; margin-top: 6px; }
 .onb-usage th, .onb-usage td { border-bottom: 1px solid var(--jp-border-color2);
-  padding: 3px 10px; text-align: right; }
+  padding: 3px 8px; text-align: right; white-space: nowrap; }
 .onb-usage th:first-child, .onb-usage td:first-child { text-align: left; }
 """

@@ -20,8 +20,8 @@ def format_cost(cost_usd: float | None) -> str:
     return f"${cost_usd:.4f}" if cost_usd >= 0.01 else f"${cost_usd:.6f}"
 
 
-def strip_html(usage: TokenUsage) -> str:
-    """One line: calls, tokens and cost of this session, with stops, errors and unpriced calls."""
+def strip_html(usage: TokenUsage, scope: str = "This session") -> str:
+    """One line: calls, tokens and cost, with stopped, failed and unpriced calls."""
     calls = f"<b>{usage.call_count}</b> call{'s' if usage.call_count != 1 else ''}"
     parts = [
         calls,
@@ -34,19 +34,57 @@ def strip_html(usage: TokenUsage) -> str:
         parts.append(f"{usage.cancelled_count} stopped")
     if usage.error_count:
         parts.append(f"{usage.error_count} failed")
-    return f'<div class="onb-strip">This session: {" · ".join(parts)}</div>'
+    return f'<div class="onb-strip">{scope}: {" · ".join(parts)}</div>'
+
+
+_TABLE_COLUMNS = {
+    "provider": "provider",
+    "model": "model",
+    "calls": "calls",
+    "input_tokens": "input tokens",
+    "output_tokens": "output tokens",
+    "cache_read_tokens": "cached",
+    "cost_usd": "cost",
+    "mean_latency_s": "mean latency",
+    "error_rate": "errors",
+}
 
 
 def ledger_table_html() -> str:
-    """The ledger summary (``usage.reports.usage_table``) as an HTML table, or why there is none."""
+    """The ledger's totals, and per provider and model (``usage.reports.usage_table``) the calls,
+    tokens, cost, latency and error rate, as compact HTML."""
+    import pandas as pd
+
     from orchestify_nb.usage import get_default_ledger
     from orchestify_nb.usage.reports import usage_table
 
     try:
-        table = usage_table(get_default_ledger())
+        ledger = get_default_ledger()
+        totals, table = ledger.totals(), usage_table(ledger)
     except Exception as error:  # the tab must explain a broken ledger, not raise in a callback
         message = html.escape(" ".join(str(error).split()))
         return f'<div class="onb-error">Could not read the usage ledger: {message}</div>'
+    heading = strip_html(totals, "Usage ledger, all sessions")
     if table.empty:
-        return '<div class="onb-empty">No calls in the usage ledger yet.</div>'
-    return f'<div class="onb-usage">{table.to_html(border=0, na_rep="–")}</div>'
+        return heading
+    shown = table.reset_index()
+    if "cache_read_tokens" in shown.columns and not shown["cache_read_tokens"].any():
+        shown = shown.drop(columns="cache_read_tokens")
+    shown = shown[[c for c in _TABLE_COLUMNS if c in shown.columns]].rename(columns=_TABLE_COLUMNS)
+
+    def cost(value: float) -> str:
+        return format_cost(None if pd.isna(value) else value)
+
+    def seconds(value: float) -> str:
+        return "–" if pd.isna(value) else f"{value:.2f} s"
+
+    def share(value: float) -> str:
+        return "–" if pd.isna(value) else f"{value:.0%}"
+
+    body = shown.to_html(
+        index=False,
+        border=0,
+        na_rep="–",
+        formatters={"cost": cost, "mean latency": seconds, "errors": share},
+    )
+    return f'{heading}<div class="onb-usage">{body}</div>'
