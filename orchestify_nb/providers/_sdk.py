@@ -179,8 +179,9 @@ _STATUS_TABLE: tuple[tuple[range, type[ProviderError], str], ...] = (
     (range(500, 600), OverloadedError, "the API is overloaded or failing"),
 )
 
-#: Error ``type`` / ``code`` strings in a response body that say more than the status does
-#: (Anthropic sends ``overloaded_error`` inside a 200 stream; OpenAI flags content policy).
+#: Error ``type`` / ``code`` strings in a response body, for when the status says too little:
+#: Anthropic sends ``overloaded_error`` as an event inside a 200 stream, and OpenAI flags a
+#: content-policy block inside a plain 400.
 _BODY_TYPE_TABLE: Mapping[str, tuple[type[ProviderError], str]] = {
     "overloaded_error": (OverloadedError, "the API is overloaded"),
     "api_error": (OverloadedError, "the API failed"),
@@ -238,14 +239,15 @@ def map_sdk_error(
         if transport is not None:
             return _build(ProviderConnectionError, "the connection failed or dropped", None, None)
         return None
+    code = status if isinstance(status, int) else 0
     body_type = _body_error_type(getattr(error, "body", None))
-    detail = _api_message(error)
     row = _BODY_TYPE_TABLE.get(body_type) if body_type else None
+    if row is not None and code >= 400 and row[0] is not ContentFilterError:
+        row = None  # an HTTP error status is authoritative; the body only refines policy blocks
     if row is None and "ContentPolicy" in type(error).__name__:
         row = (ContentFilterError, "the content policy blocked the request")
-    if row is None:
-        row = _status_row(status if isinstance(status, int) else 0)
-    cls, summary = row
+    cls, summary = row or _status_row(code)
+    detail = _api_message(error)
     mapped = _build(cls, f"{summary}: {detail}" if detail else summary, status, auth_hint)
     if cls is RateLimitError or cls is OverloadedError:
         mapped.retry_after = retry_after_s(error)

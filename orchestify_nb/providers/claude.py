@@ -71,14 +71,15 @@ FINISH_REASONS: Mapping[str, str] = {
 }
 
 #: Messages API arguments a caller may pass through ``**options`` (anything else is a typo).
+#: Since API version 2026-10-21 (the SDK 2.x default) the API refuses ``temperature``,
+#: ``top_p`` and ``top_k``, and the SDK no longer has them.
 PASSTHROUGH_OPTIONS = frozenset(
     {
-        "top_p",
-        "top_k",
         "stop_sequences",
         "metadata",
         "tool_choice",
         "service_tier",
+        "cache_control",
         "extra_headers",
         "extra_query",
         "extra_body",
@@ -119,7 +120,11 @@ class ClaudeProvider(SDKClientProvider):
 
     def validate_options(self, request: LLMRequest) -> None:
         super().validate_options(request)
-        problem = unknown_options(request, PASSTHROUGH_OPTIONS) or thinking_problem(request)
+        problem = (
+            sampling_problem(request)
+            or unknown_options(request, PASSTHROUGH_OPTIONS)
+            or thinking_problem(request)
+        )
         raise_option_problem(self.provider_id, request, problem)
 
     # ---------------------------------------------------------------------------- translation
@@ -131,8 +136,6 @@ class ClaudeProvider(SDKClientProvider):
         }
         if request.system:
             arguments["system"] = request.system
-        if request.temperature is not None:
-            arguments["temperature"] = request.temperature
         if request.tools:
             arguments["tools"] = [
                 {"name": t.name, "description": t.description, "input_schema": t.parameters}
@@ -238,8 +241,22 @@ class ClaudeProvider(SDKClientProvider):
         )
 
 
+def sampling_problem(request: LLMRequest) -> OptionProblem | None:
+    """The Messages API (version 2026-10-21, sent by SDK 2.x) refuses sampling parameters."""
+    rejected = [name for name in ("top_p", "top_k") if name in request.options]
+    if request.temperature is not None:
+        rejected.insert(0, "temperature")
+    if not rejected:
+        return None
+    return (
+        f"the Anthropic API no longer accepts {', '.join(rejected)} (API version 2026-10-21)",
+        "Drop it and steer the answer with the prompt (or thinking=).",
+    )
+
+
 def thinking_problem(request: LLMRequest) -> OptionProblem | None:
-    """What extended thinking on Claude rejects (also checked for Claude through LiteLLM)."""
+    """What extended thinking on Claude rejects. Sampling options only matter through LiteLLM,
+    which still speaks API version 2023-06-01, where they conflict with thinking."""
     if request.thinking is None:
         return None
     if request.temperature is not None or "top_k" in request.options:
