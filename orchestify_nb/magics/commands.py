@@ -223,9 +223,15 @@ _BY_NAME = {command.name: command for command in SUBCOMMANDS}
 
 
 def subcommands_help() -> str:
-    """The subcommand part of the magic's help."""
-    width = max(len(f"{c.name} {c.arguments}") for c in SUBCOMMANDS)
-    lines = [f"  %llm {f'{c.name} {c.arguments}':<{width}}  {c.help}" for c in SUBCOMMANDS]
+    """The subcommand part of the magic's help (long invocations get the help on a new line)."""
+    width = 22
+    lines = []
+    for command in SUBCOMMANDS:
+        invocation = f"%llm {command.name} {command.arguments}".rstrip()
+        if len(invocation) > width:
+            lines.append(f"  {invocation}\n  {'':<{width}}  {command.help}")
+        else:
+            lines.append(f"  {invocation:<{width}}  {command.help}")
     return "line form (%llm SUBCOMMAND):\n" + "\n".join(lines)
 
 

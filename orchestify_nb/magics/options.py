@@ -103,7 +103,7 @@ CELL_OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("model", "M", "model name (default: the provider's default_model)", _text, "text"),
     OptionSpec("temperature", "T", "sampling temperature, 0 to 2", _number, "a number 0-2"),
     OptionSpec("max_tokens", "N", "longest answer, in tokens", _positive_int, "a whole number > 0"),
-    OptionSpec("system", '"..."', "system prompt (quote it if it has spaces)", _text, "text"),
+    OptionSpec("system", "TEXT", "system prompt (quote it if it has spaces)", _text, "text"),
     OptionSpec(
         "format",
         "F",

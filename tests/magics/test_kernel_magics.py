@@ -276,3 +276,25 @@ def test_threads_check_sees_a_leaked_thread(kernel_notebook: KernelNotebook) -> 
         assert live_threads(kernel_notebook) != before
     finally:
         kernel_notebook.run("_stop.set()")
+
+
+def test_line_subcommands_show_providers_models_usage_cost_budget_and_panel(
+    kernel_notebook: KernelNotebook, emulator: LLMEmulator
+) -> None:
+    providers = kernel_notebook.run("%llm providers")
+    (table,) = rich_outputs(providers)
+    assert table.output_type == "execute_result"  # a DataFrame, so `_` keeps it
+    assert "claude (default)" in table.data["text/plain"] and "text/html" in table.data
+    assert API_KEY not in json.dumps(providers)
+
+    assert "claude-sonnet-4-6" in kernel_notebook.text("%llm models claude")
+    emulator.enqueue(Reply(text="counted", input_tokens=10, output_tokens=5))
+    kernel_notebook.run("%%llm tag=counted\nCount me.")
+    usage = kernel_notebook.text("%llm usage by=provider,model tag=counted")
+    assert "claude-sonnet-4-6" in usage
+    assert "$" in kernel_notebook.text("%llm cost")
+    assert "UsageError" not in kernel_notebook.text("%llm budget")
+    panel = kernel_notebook.run("%llm panel")
+    assert any("application/vnd.jupyter.widget-view+json" in o.data for o in rich_outputs(panel)), (
+        output_text(panel)
+    )
