@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -27,18 +28,36 @@ def ledger_file(tmp_path: Path) -> Path:
     return tmp_path / "panel-ledger.sqlite3"
 
 
-@pytest.fixture
-def panel_kernel(
-    llm_emulator: LLMEmulator, tmp_path: Path, ledger_file: Path
-) -> Iterator[KernelDriver]:
-    """A kernel holding ``panel = Panel()`` built from the emulator config via the session."""
-    config = write_emulator_config(llm_emulator, tmp_path / "orchestify.yaml")
-    env = {**os.environ, "ORCHESTIFY_CONFIG": str(config), "ORCHESTIFY_LEDGER": str(ledger_file)}
+@contextmanager
+def kernel_with_panel(env: dict[str, str], cwd: Path) -> Iterator[KernelDriver]:
+    """A kernel started with ``env`` in ``cwd``, holding ``panel = Panel()`` (session registry)."""
     manager = KernelManager(kernel_name="python3")
-    manager.start_kernel(env=env, cwd=str(tmp_path))
+    manager.start_kernel(env=env, cwd=str(cwd))
     kernel = KernelDriver(manager)
     try:
         kernel.run("from orchestify_nb.widgets import Panel\npanel = Panel()")
         yield kernel
     finally:
         kernel.close()
+
+
+@pytest.fixture
+def panel_kernel(
+    llm_emulator: LLMEmulator, tmp_path: Path, ledger_file: Path
+) -> Iterator[KernelDriver]:
+    """A kernel whose panel's providers come from the emulator config (``ORCHESTIFY_CONFIG``)."""
+    config = write_emulator_config(llm_emulator, tmp_path / "orchestify.yaml")
+    env = {**os.environ, "ORCHESTIFY_CONFIG": str(config), "ORCHESTIFY_LEDGER": str(ledger_file)}
+    with kernel_with_panel(env, tmp_path) as kernel:
+        yield kernel
+
+
+@pytest.fixture
+def default_config_kernel(tmp_path: Path, ledger_file: Path) -> Iterator[KernelDriver]:
+    """A kernel as on a fresh machine: no config file, no API key, so the embedded default."""
+    hidden = {"ORCHESTIFY_CONFIG", "ANTHROPIC_API_KEY", "OPENAI_API_KEY"}
+    env = {name: value for name, value in os.environ.items() if name not in hidden}
+    env["ORCHESTIFY_LEDGER"] = str(ledger_file)
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "no-user-config")
+    with kernel_with_panel(env, tmp_path) as kernel:
+        yield kernel

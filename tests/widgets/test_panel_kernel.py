@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,25 @@ def test_panel_displays_as_widget_with_static_html_fallback(panel_kernel: Kernel
     assert "claude" in bundle["text/html"] and "gpt" in bundle["text/html"]
     assert "<script" not in bundle["text/html"]
     assert bundle["text/plain"] == "Panel(providers=['claude', 'gpt'], turns=0)"
+
+
+@pytest.mark.local_model
+def test_without_config_or_key_the_panel_streams_from_the_bundled_local_model(
+    default_config_kernel: KernelDriver, ledger_file: Path
+) -> None:
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("llama-cpp-python is not installed (pip install 'orchestify_nb[local]')")
+    providers = default_config_kernel.value("list(panel.registry.list_providers())")
+    assert providers == ["local"]
+    default_config_kernel.run(
+        "panel.ui.max_tokens.value = 12\npanel.send('Name a colour.')", timeout=120
+    )
+    assert default_config_kernel.run("print('responsive')") == "responsive\n"
+    default_config_kernel.run("await panel.wait()", timeout=300)
+    turn = default_config_kernel.value(
+        "dict(state=panel.turns[-1].state, text=panel.turns[-1].text,"
+        " footer=panel.turns[-1].footer.value)"
+    )
+    assert turn["state"] == "done" and turn["text"]
+    assert "out tokens" in turn["footer"]
+    assert ledger_rows(ledger_file) == [("ok", "panel", "local")]
