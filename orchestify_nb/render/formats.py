@@ -75,6 +75,8 @@ def footer_text(response: LLMResponse) -> str:
         tokens += f" ({extra})"
     if response.cost_usd is None:
         cost = "cost unknown"
+    elif response.cost_usd == 0:
+        cost = "$0"
     else:
         cost = (
             f"${response.cost_usd:.6f}" if response.cost_usd < 0.01 else f"${response.cost_usd:.4f}"
