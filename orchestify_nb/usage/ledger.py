@@ -105,7 +105,12 @@ def _close_store(store: LedgerStore, pending: list[UsageRecord]) -> None:
         try:
             _write_pending(store, pending)
         except LedgerError as error:
-            warnings.warn(str(error), RuntimeWarning, stacklevel=1)
+            warnings.warn(
+                f"{len(pending)} usage record(s) could not be written to the ledger "
+                f"{store.path!r} before it was closed and are lost ({error.__cause__})",
+                RuntimeWarning,
+                stacklevel=1,
+            )
         store.close()
 
 

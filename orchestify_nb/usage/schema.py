@@ -12,6 +12,7 @@ The version lives in ``PRAGMA user_version``. ``MIGRATIONS[i]`` takes a database
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 #: UsageRecord fields stored as codes into ``labels`` (column ``<field>_label`` in ``calls``).
 LABEL_FIELDS: tuple[str, ...] = (
@@ -136,16 +137,23 @@ def schema_version(connection: sqlite3.Connection) -> int:
     return int(connection.execute("PRAGMA user_version").fetchone()[0])
 
 
-def migrate(connection: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
-    """Bring the database up to ``target``; returns the version it had before.
+def migrate(
+    connection: sqlite3.Connection,
+    target: int | None = None,
+    migrations: Sequence[Sequence[str]] = MIGRATIONS,
+) -> int:
+    """Bring the database up to ``target`` (default: the last of ``migrations``); returns the
+    version it had before.
 
     The check and the upgrade run in one ``BEGIN IMMEDIATE`` transaction, so two kernels opening
     a new file at once do not both create the tables. ``connection`` must be in autocommit mode.
     """
+    newest = len(migrations)
+    target = newest if target is None else target
     found = schema_version(connection)
-    if found > SCHEMA_VERSION:
+    if found > newest:
         raise SchemaTooNewError(
-            f"the ledger file has schema version {found}, newer than the {SCHEMA_VERSION} this "
+            f"the ledger file has schema version {found}, newer than the {newest} this "
             "version of orchestify_nb reads"
         )
     if found >= target:
@@ -154,7 +162,7 @@ def migrate(connection: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int
     try:
         found = schema_version(connection)
         for version in range(found, target):
-            for statement in MIGRATIONS[version]:
+            for statement in migrations[version]:
                 connection.execute(statement)
         connection.execute(f"PRAGMA user_version = {max(found, target)}")
         connection.execute("COMMIT")

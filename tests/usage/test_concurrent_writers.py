@@ -1,0 +1,68 @@
+"""Two kernels sharing one ledger file: concurrent writers lose no row, and a budget in a third
+process sees what the others spent."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import pytest
+
+from orchestify_nb.providers.errors import BudgetExceededError
+from orchestify_nb.usage.budgets import Budget
+from orchestify_nb.usage.ledger import Ledger
+from tests.usage.conftest import make_record
+
+RECORDS_PER_PROCESS = 1_000
+
+
+def write_records(path: str, name: str, start: multiprocessing.synchronize.Event) -> None:
+    """Child process: wait for the starting gun, then record as fast as possible."""
+    ledger = Ledger(path, session_id=name)
+    start.wait(timeout=60)
+    for index in range(RECORDS_PER_PROCESS):
+        ledger.record(make_record(provider_id=name, tag=f"{name}-{index}", cost_usd=0.001))
+    ledger.close()
+
+
+def run_writers(path: Path, names: list[str]) -> None:
+    context = multiprocessing.get_context("spawn")
+    start = context.Event()
+    workers = [
+        context.Process(target=write_records, args=(str(path), name, start)) for name in names
+    ]
+    for worker in workers:
+        worker.start()
+    start.set()
+    for worker in workers:
+        worker.join(timeout=240)
+    assert [worker.exitcode for worker in workers] == [0] * len(workers)
+
+
+@pytest.mark.parametrize("file_exists", [True, False], ids=["existing-file", "new-file"])
+def test_two_processes_writing_a_thousand_records_each_leave_two_thousand_rows(
+    tmp_path: Path, file_exists: bool
+) -> None:
+    path = tmp_path / "shared.sqlite3"
+    if file_exists:
+        Ledger(path).close()
+
+    run_writers(path, ["kernel-a", "kernel-b"])
+
+    with Ledger(path) as ledger:
+        assert len(ledger) == 2 * RECORDS_PER_PROCESS
+        summary = ledger.summary(by=["session_id"])
+        assert summary["calls"].to_dict() == {"kernel-a": 1_000, "kernel-b": 1_000}
+        tags = ledger.to_dataframe(provider="kernel-a", columns=["tag"])["tag"]
+        assert tags.nunique() == RECORDS_PER_PROCESS
+
+
+def test_a_budget_counts_what_other_processes_spent_since_it_last_looked(tmp_path: Path) -> None:
+    path = tmp_path / "shared.sqlite3"
+    with Ledger(path, budgets=[Budget(limit_usd=1.5, period="total")]) as watcher:
+        watcher.check_budget("kernel-a")  # nothing spent yet
+
+        run_writers(path, ["kernel-a", "kernel-b"])  # $2.00 spent elsewhere
+
+        with pytest.raises(BudgetExceededError, match=r"\$2\.00 of \$1\.50"):
+            watcher.check_budget("anyone")
