@@ -14,11 +14,12 @@ from orchestify_nb.usage.context import call_context
 from orchestify_nb.usage.ledger import Ledger
 
 
-async def run_session(
-    emulator: LLMEmulator, claude: ClaudeProvider, openai: OpenAIProvider
+@pytest.fixture
+async def session(
+    llm_emulator: LLMEmulator, claude: ClaudeProvider, openai: OpenAIProvider
 ) -> list[LLMResponse]:
     """Five answers (complete and stream, cached and reasoning tokens) and one failed call."""
-    emulator.enqueue(
+    llm_emulator.enqueue(
         Reply(text="Paris.", input_tokens=1_200, output_tokens=40),
         Reply(
             text="Cached.",
@@ -50,13 +51,10 @@ async def run_session(
     return responses
 
 
-async def test_ledger_rows_match_every_responses_tokens_and_cost_exactly(
-    llm_emulator: LLMEmulator,
-    claude: ClaudeProvider,
-    openai: OpenAIProvider,
-    isolated_ledger: Ledger,
+def test_ledger_rows_match_every_responses_tokens_and_cost_exactly(
+    session: list[LLMResponse], isolated_ledger: Ledger
 ) -> None:
-    responses = await run_session(llm_emulator, claude, openai)
+    responses = session
 
     records = {record.id: record for record in isolated_ledger.records()}
     assert len(records) == 6
@@ -87,13 +85,12 @@ async def test_ledger_rows_match_every_responses_tokens_and_cost_exactly(
     assert (failed.status, failed.error_type, failed.cost_usd) == ("error", "OverloadedError", None)
 
 
-async def test_ledger_totals_equal_the_providers_in_memory_usage(
-    llm_emulator: LLMEmulator,
+def test_ledger_totals_equal_the_providers_in_memory_usage(
+    session: list[LLMResponse],
     claude: ClaudeProvider,
     openai: OpenAIProvider,
     isolated_ledger: Ledger,
 ) -> None:
-    await run_session(llm_emulator, claude, openai)
 
     for provider in (claude, openai):
         in_memory, stored = provider.get_usage(), isolated_ledger.totals(provider.provider_id)
@@ -110,13 +107,10 @@ async def test_ledger_totals_equal_the_providers_in_memory_usage(
     assert overall.total_cache_read == combined.total_cache_read == 8_000 + 4_096
 
 
-async def test_the_dataframe_shows_the_same_costs_tags_and_agents(
-    llm_emulator: LLMEmulator,
-    claude: ClaudeProvider,
-    openai: OpenAIProvider,
-    isolated_ledger: Ledger,
+def test_the_dataframe_shows_the_same_costs_tags_and_agents(
+    session: list[LLMResponse], isolated_ledger: Ledger
 ) -> None:
-    responses = await run_session(llm_emulator, claude, openai)
+    responses = session
 
     frame = isolated_ledger.to_dataframe().set_index("id")
     for response in responses:
