@@ -127,7 +127,7 @@ def _call(
         "tag": options.tag,
         "agent": options.agent,
         "notebook_path": _notebook_path(shell),
-        "cell_execution_count": shell.execution_count,
+        "cell_execution_count": current_cell_number(shell),
     }
     try:
         with call_context(**labels):
@@ -190,6 +190,14 @@ def _resolve_provider(
             provider = registry.get(options.provider)
         return provider, agent
     return registry.get(options.provider), None
+
+
+def current_cell_number(shell: InteractiveShell) -> int:
+    """The number of the cell running now (``In[n]``): IPython 9 counts up before running a
+    cell and IPython 8 after, and the display hook's ``prompt_count`` accounts for both."""
+    hook: Any = shell.displayhook
+    number: int = hook.prompt_count
+    return number
 
 
 def _notebook_path(shell: InteractiveShell) -> str | None:

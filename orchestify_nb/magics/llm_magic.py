@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
+from orchestify_nb.magics.cell import current_cell_number
 from orchestify_nb.magics.commands import subcommands_help
 from orchestify_nb.magics.options import (
     OPTION_NAMES,
@@ -83,7 +84,7 @@ class LLMMagics(Magics):
             displayhook: Any = self.shell.displayhook
             displayhook.update_user_ns(response)
             return None
-        self._returned = (self.shell.execution_count, response)
+        self._returned = (current_cell_number(self.shell), response)
         return response
 
     def display_response(self, response: LLMResponse) -> None:
@@ -91,7 +92,11 @@ class LLMMagics(Magics):
         that already rendered it (no double printing), the rendered answer anywhere else."""
         assert self.shell is not None
         returned = self._returned
-        if returned == (self.shell.execution_count, response) and returned[1] is response:
+        if (
+            returned is not None
+            and returned[1] is response
+            and returned[0] == current_cell_number(self.shell)
+        ):
             return
         from IPython.display import display
 

@@ -101,7 +101,8 @@ def _thinking_html(thinking: str, *, open_: bool) -> str:
 
 def _plain(answer: str, thinking: str, note: str) -> str:
     head = f"[thinking]\n{thinking}\n[answer]\n" if thinking else ""
-    tail = f"\n\n[{note}]" if note else ""
+    gap = "\n\n" if answer or thinking else ""
+    tail = f"{gap}[{note}]" if note else ""
     return f"{head}{answer}{tail}"
 
 
@@ -116,7 +117,8 @@ def answer_bundle(
     """The MIME bundle of an answer: ``note`` is the footer line (or a status such as
     "interrupted"); ``streaming`` shows the raw text with a cursor and the thinking open."""
     details = _thinking_html(thinking, open_=streaming and not answer)
-    md_note = f"\n\n<sub>{html.escape(note)}</sub>" if note else ""
+    gap = "\n\n" if answer or thinking else ""
+    md_note = f"{gap}<sub>{html.escape(note)}</sub>" if note else ""
     html_note = f"<p><sub>{html.escape(note)}</sub></p>" if note else ""
     cursor = CURSOR if streaming else ""
     bundle: dict[str, Any] = {"text/plain": _plain(answer, thinking, note)}

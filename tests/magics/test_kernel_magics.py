@@ -112,6 +112,19 @@ def test_agent_supplies_provider_temperature_and_system(
     assert request.body["messages"][0] == {"role": "system", "content": "Answer in five words."}
 
 
+def test_thinking_is_shown_collapsed_above_the_answer(
+    kernel_notebook: KernelNotebook, emulator: LLMEmulator
+) -> None:
+    emulator.enqueue(Reply(text="The answer is 42.", thinking="Six times seven is forty-two."))
+    cell = kernel_notebook.run("%%llm max_tokens=2048 thinking=1024\nWhat is 6*7?")
+    (display,) = rich_outputs(cell)
+    markdown = display.data["text/markdown"]
+    assert markdown.startswith("<details><summary>Thinking</summary>")
+    assert "Six times seven is forty-two." in markdown
+    assert markdown.index("</details>") < markdown.index("The answer is 42.")
+    assert emulator.requests[-1].body["thinking"] == {"type": "enabled", "budget_tokens": 1024}
+
+
 def test_format_json_validates_and_pretty_prints(
     kernel_notebook: KernelNotebook, emulator: LLMEmulator
 ) -> None:
@@ -243,6 +256,7 @@ def test_interrupt_keeps_partial_text_records_cancelled_and_leaves_no_thread(
     record = [r for r in Ledger(kernel_notebook.ledger_path).records() if r.tag == "interrupted"]
     assert [r.status for r in record] == ["cancelled"]
     assert record[0].finish_reason == "cancelled"
+    assert record[0].cell_execution_count == cell.execution_count
     assert live_threads(kernel_notebook) == threads_before
     port = int(emulator.base_url.rsplit(":", 1)[1])
     assert emulator_connections(kernel_notebook, port) == 0

@@ -83,3 +83,9 @@ def test_footer_names_provider_model_tokens_cost_and_latency() -> None:
     )
     assert "cost unknown" in footer_text(LLMResponse(content="x", model="m", cost_usd=None))
     assert response_bundle(response)["text/plain"].endswith("cut at max_tokens]")
+
+
+def test_a_note_without_an_answer_stands_alone() -> None:
+    bundle = answer_bundle("", note="stopped by RateLimitError")
+    assert bundle["text/plain"] == "[stopped by RateLimitError]"
+    assert bundle["text/markdown"] == "<sub>stopped by RateLimitError</sub>"
