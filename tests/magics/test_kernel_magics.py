@@ -215,6 +215,21 @@ def test_provider_error_mid_call_is_one_paragraph_and_llm_error_has_the_chain(
     assert API_KEY not in text + chain
 
 
+def test_a_stream_dropped_midway_keeps_the_text_so_far_and_says_what_failed(
+    kernel_notebook: KernelNotebook, emulator: LLMEmulator
+) -> None:
+    from orchestify_nb.testing import Fault
+
+    answer = "one two three four five six seven eight nine ten"
+    emulator.enqueue(Fault.drop_mid_stream(after_chunks=6, reply=Reply(text=answer)))
+    cell = kernel_notebook.run("%%llm\nCount to ten.")
+    (display,) = rich_outputs(cell)
+    partial = display.data["text/plain"].split("\n\n[stopped by")[0]
+    assert partial and answer.startswith(partial) and partial != answer
+    assert "ProviderConnectionError" in display.data["text/plain"]
+    assert "UsageError: " in output_text(cell)
+
+
 def live_threads(notebook: KernelNotebook) -> list[str]:
     shown = notebook.text("import threading; print(sorted(t.name for t in threading.enumerate()))")
     names: list[str] = ast.literal_eval(shown.strip())
