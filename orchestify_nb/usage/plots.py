@@ -21,10 +21,34 @@ MAX_POINTS = 5000
 def _new_axes(title: str) -> tuple[Figure, Axes]:
     from matplotlib.figure import Figure
 
+    _let_ipython_render_figures()
     figure = Figure(figsize=FIGSIZE, layout="constrained")
     axes = figure.add_subplot()
     axes.set_title(title)
     return figure, axes
+
+
+def _let_ipython_render_figures() -> None:
+    """Make a returned Figure show as an image in a notebook even if pyplot was never imported.
+
+    pyplot's inline backend normally registers the Figure formatter; without pyplot a bare
+    Figure would print as ``<Figure size ...>``. A format the user chose (svg, retina) is kept.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    from IPython.core.pylabtools import select_figure_formats
+    from matplotlib.figure import Figure
+
+    formatters = shell.display_formatter.formatters
+    for mime in ("image/png", "image/svg+xml", "image/jpeg", "application/pdf"):
+        if mime in formatters and Figure in formatters[mime].type_printers:
+            return
+    select_figure_formats(shell, {"png"})
 
 
 def _say_empty(axes: Axes, what: str) -> None:
