@@ -10,9 +10,14 @@ package (and ``%load_ext``) stays fast and imports no SDK, pandas or ipywidgets.
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# A library logs; the application decides where it goes. Without this, Python's last-resort
+# handler would print our warnings to stderr under every failed cell.
+logging.getLogger("orchestify_nb").addHandler(logging.NullHandler())
 
 _EXPORTS: dict[str, str] = {
     # provider layer

@@ -1,6 +1,7 @@
 """The async provider layer: one API over the Anthropic, OpenAI, LiteLLM and local backends.
 
-Concrete providers are imported on first use so that importing this package imports no SDK.
+Every name is imported on first use: importing ``orchestify_nb.providers.types`` must not pull in
+pydantic (the base class) or any SDK (the concrete providers).
 """
 
 from __future__ import annotations
@@ -8,19 +9,16 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from orchestify_nb.providers.base import LLMProvider
-from orchestify_nb.providers.types import (
-    LLMMessage,
-    LLMRequest,
-    LLMResponse,
-    StreamEvent,
-    TokenUsage,
-    ToolCall,
-    ToolCallDelta,
-    ToolSpec,
-)
-
 _LAZY = {
+    "LLMProvider": "orchestify_nb.providers.base",
+    "LLMMessage": "orchestify_nb.providers.types",
+    "LLMRequest": "orchestify_nb.providers.types",
+    "LLMResponse": "orchestify_nb.providers.types",
+    "StreamEvent": "orchestify_nb.providers.types",
+    "TokenUsage": "orchestify_nb.providers.types",
+    "ToolCall": "orchestify_nb.providers.types",
+    "ToolCallDelta": "orchestify_nb.providers.types",
+    "ToolSpec": "orchestify_nb.providers.types",
     "ClaudeProvider": "orchestify_nb.providers.claude",
     "OpenAIProvider": "orchestify_nb.providers.openai_provider",
     "LiteLLMProvider": "orchestify_nb.providers.litellm_provider",
@@ -28,18 +26,7 @@ _LAZY = {
     "ProviderRegistry": "orchestify_nb.providers.registry",
 }
 
-__all__ = [
-    "LLMMessage",
-    "LLMProvider",
-    "LLMRequest",
-    "LLMResponse",
-    "StreamEvent",
-    "TokenUsage",
-    "ToolCall",
-    "ToolCallDelta",
-    "ToolSpec",
-    *_LAZY,
-]
+__all__ = list(_LAZY)
 
 
 def __getattr__(name: str) -> Any:
