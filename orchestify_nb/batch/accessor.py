@@ -12,7 +12,12 @@ import string
 from typing import TYPE_CHECKING, Any
 
 from orchestify_nb.batch.result import ROW_FIELDS, BatchInputError, BatchResult
-from orchestify_nb.batch.runner import BatchRun, prepare_batch, run_on_private_loop
+from orchestify_nb.batch.runner import (
+    BatchInterrupted,
+    BatchRun,
+    prepare_batch,
+    run_on_private_loop,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -91,11 +96,14 @@ class LLMAccessor:
         the rows whose ``out`` column is empty (failed, cancelled or never sent). Other keyword
         arguments are those of ``run_batch`` (``provider``, ``model``, ``concurrency``, ``rpm``,
         ``tpm``, ``tag``, ``progress``, ``system``, ``max_tokens``, ...). The columns are filled
-        in place, even on interrupt; the same DataFrame is returned so a cell shows it.
+        in place, even on interrupt (which raises ``BatchInterrupted``); the same DataFrame is
+        returned so a cell shows it.
         """
         batch, positions = self._prepare(template, out, resume, kwargs)
         try:
             run_on_private_loop(batch.run(), [batch.provider])
+        except KeyboardInterrupt:
+            raise BatchInterrupted(batch.result) from None
         finally:
             write_result(self._frame, out, positions, batch.result)
         return self._frame

@@ -7,7 +7,7 @@ an interrupted run still holds every finished row (and ``resume`` can send only 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from orchestify_nb.providers.errors import OrchestifyError
@@ -93,7 +93,6 @@ class BatchResult:
     estimate: BatchEstimate | None = None
     wall_time_s: float = 0.0
     interrupted: bool = False
-    params: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def answers(self) -> list[str | None]:

@@ -181,7 +181,6 @@ def prepare_batch(
         model=requests[0].model if requests else (model or chosen.default_model or ""),
         rows=rows,
         estimate=estimate,
-        params=dict(params),
     )
     _last_result = result
     return BatchRun(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -74,3 +76,15 @@ async def wait_until(condition: Callable[[], bool], timeout_s: float = 20.0) -> 
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout_s} s")
         await asyncio.sleep(0.01)
+
+
+def interrupt_when(condition: Callable[[], bool]) -> None:
+    """Send this process SIGINT once ``condition`` holds: the main thread, blocked in a sync
+    batch call, gets a ``KeyboardInterrupt`` exactly as a kernel interrupt delivers one."""
+
+    def watch() -> None:
+        while not condition():
+            time.sleep(0.01)
+        signal.raise_signal(signal.SIGINT)
+
+    threading.Thread(target=watch, daemon=True).start()

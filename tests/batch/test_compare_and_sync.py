@@ -11,7 +11,7 @@ from orchestify_nb.providers.claude import ClaudeProvider
 from orchestify_nb.providers.openai_provider import OpenAIProvider
 from orchestify_nb.testing import LLMEmulator, Reply
 from orchestify_nb.usage.ledger import Ledger
-from tests.batch.conftest import CLAUDE_MODEL, make_claude
+from tests.batch.conftest import CLAUDE_MODEL, interrupt_when, make_claude
 
 
 async def test_compare_gives_one_row_per_prompt_and_model(
@@ -58,18 +58,8 @@ def test_compare_runs_from_sync_code(llm_emulator: LLMEmulator) -> None:
 def test_interrupting_run_batch_sync_raises_with_the_finished_rows(
     llm_emulator: LLMEmulator,
 ) -> None:
-    # A KeyboardInterrupt delivered to the waiting thread, as a kernel interrupt would be.
-    import signal
-    import threading
-
     llm_emulator.enqueue(Reply(text="quick"), *[Reply(text="slow", first_token_delay_s=60)] * 2)
-
-    def interrupt_when_two_arrived() -> None:
-        while len(llm_emulator.requests) < 2:
-            threading.Event().wait(0.01)
-        signal.raise_signal(signal.SIGINT)
-
-    threading.Thread(target=interrupt_when_two_arrived, daemon=True).start()
+    interrupt_when(lambda: len(llm_emulator.requests) == 2)
     with pytest.raises(BatchInterrupted) as interrupted:
         run_batch_sync(
             ["a", "b", "c"], provider=make_claude(llm_emulator), concurrency=1, progress=False

@@ -7,11 +7,11 @@ import asyncio
 import pandas as pd
 import pytest
 
-from orchestify_nb.batch import BatchInputError
+from orchestify_nb.batch import BatchInputError, BatchInterrupted
 from orchestify_nb.providers.claude import ClaudeProvider
 from orchestify_nb.providers.openai_provider import OpenAIProvider
 from orchestify_nb.testing import Fault, LLMEmulator, Reply
-from tests.batch.conftest import make_claude, sent_prompt, wait_until
+from tests.batch.conftest import interrupt_when, make_claude, sent_prompt, wait_until
 
 RESULT_COLUMNS = [
     "summary",
@@ -110,3 +110,22 @@ def test_sync_accessor_runs_from_sync_code(llm_emulator: LLMEmulator) -> None:
     frame.llm.complete("Echo {text}", provider=provider, out="summary", progress=False)
 
     assert list(frame["summary"]) == [f"Echo {t}" for t in frame["text"]]
+
+
+def test_interrupting_the_sync_accessor_keeps_finished_rows_and_says_how_to_resume(
+    llm_emulator: LLMEmulator,
+) -> None:
+    frame = tickets()
+    llm_emulator.enqueue(Reply(text="quick"), *[Reply(text="slow", first_token_delay_s=60)] * 2)
+    interrupt_when(lambda: len(llm_emulator.requests) == 2)
+    with pytest.raises(BatchInterrupted, match="resume=True"):
+        frame.llm.complete(
+            "{text}",
+            provider=make_claude(llm_emulator),
+            out="summary",
+            concurrency=1,
+            progress=False,
+        )
+
+    assert list(frame["summary_status"]) == ["ok", "cancelled", "cancelled"]
+    assert frame.loc["t1", "summary"] == "quick"
