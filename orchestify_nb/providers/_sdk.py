@@ -11,6 +11,7 @@ each provider adds only its own hints.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import json
 import os
@@ -36,6 +37,7 @@ from orchestify_nb.providers.errors import (
     ProviderTimeoutError,
     RateLimitError,
     UnsupportedOptionError,
+    redact,
 )
 from orchestify_nb.providers.retry import parse_retry_after
 from orchestify_nb.providers.types import LLMRequest, LLMResponse, StreamProgress, ToolCall
@@ -159,6 +161,7 @@ class SDKClientProvider(LLMProvider):
             connection_error=sdk.APIConnectionError,
             timeout_error=sdk.APITimeoutError,
             auth_hint=f"Check {self.api_key_env} or the api_key in this provider's config.",
+            secrets=self._secret_values(),
         )
 
 
@@ -210,12 +213,17 @@ def map_sdk_error(
     connection_error: type[BaseException],
     timeout_error: type[BaseException],
     auth_hint: str,
+    secrets: list[str] | None = None,
 ) -> ProviderError | None:
     """Translate an SDK (or transport) exception into a typed ``ProviderError``.
 
     ``status_error``, ``connection_error`` and ``timeout_error`` are the SDK's own base classes;
-    ``None`` means the exception is not one the provider layer knows how to name.
+    ``None`` means the exception is not one the provider layer knows how to name. ``secrets``
+    are scrubbed from the SDK exceptions themselves, since they stay chained to ours and a
+    traceback prints them.
     """
+    if secrets:
+        scrub_secrets(error, secrets)
     original = getattr(error, "original_exception", None)  # LiteLLM's mid-stream wrapper
     if isinstance(original, BaseException) and original is not error:
         mapped = map_sdk_error(
@@ -252,6 +260,17 @@ def map_sdk_error(
     if cls is RateLimitError or cls is OverloadedError:
         mapped.retry_after = retry_after_s(error)
     return mapped
+
+
+def scrub_secrets(error: BaseException, secrets: list[str]) -> None:
+    """Redact ``secrets`` from the text of every exception in the chain (servers may echo a
+    key in an error body, and the SDK puts the body in its message)."""
+    for link in _cause_chain(error):
+        link.args = tuple(redact(a, secrets) if isinstance(a, str) else a for a in link.args)
+        message = getattr(link, "message", None)
+        if isinstance(message, str):
+            with contextlib.suppress(AttributeError):  # read-only on some exception types
+                link.message = redact(message, secrets)  # type: ignore[attr-defined]
 
 
 def _build(

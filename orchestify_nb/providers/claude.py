@@ -243,7 +243,7 @@ class ClaudeProvider(SDKClientProvider):
 
 def sampling_problem(request: LLMRequest) -> OptionProblem | None:
     """The Messages API (version 2026-10-21, sent by SDK 2.x) refuses sampling parameters."""
-    rejected = [name for name in ("top_p", "top_k") if name in request.options]
+    rejected: list[str] = [name for name in ("top_p", "top_k") if name in request.options]
     if request.temperature is not None:
         rejected.insert(0, "temperature")
     if not rejected:

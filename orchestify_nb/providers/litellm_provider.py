@@ -107,6 +107,7 @@ class LiteLLMProvider(LLMProvider):
             connection_error=openai.APIConnectionError,
             timeout_error=openai.APITimeoutError,
             auth_hint="Check api_key in this provider's config, or the backend's key variable.",
+            secrets=self._secret_values(),
         )
 
     def _arguments(self, request: LLMRequest) -> dict[str, Any]:

@@ -137,10 +137,9 @@ async def test_a_key_echoed_by_the_server_is_scrubbed_from_the_error(
     with pytest.raises(AuthenticationError) as caught:
         await provider.complete("hi")
 
-    text = every_text_of(caught.value)
+    text = every_text_of(caught.value)  # the traceback includes the chained SDK exception
     assert "may not use this model" in text
-    assert SECRET_KEY not in str(caught.value)
-    assert SECRET_KEY not in repr(caught.value)
+    assert SECRET_KEY not in text
 
 
 async def test_a_slow_server_raises_provider_timeout_error(

@@ -90,6 +90,19 @@ def test_thinking_support_follows_the_model() -> None:
         claude.build_request("hi", model="claude-3-5-haiku-latest", thinking=2048)
 
 
+@pytest.mark.parametrize("sampling", [{"temperature": 0.2}, {"top_p": 0.9}, {"top_k": 5}])
+async def test_claude_refuses_sampling_options_the_current_api_rejects(
+    llm_emulator: LLMEmulator, sampling: dict[str, float]
+) -> None:
+    """The anthropic SDK 2.x sends API version 2026-10-21, which answers 400 to any of them."""
+    provider = ClaudeProvider(api_key="k", base_url=llm_emulator.base_url)
+
+    with pytest.raises(UnsupportedOptionError, match="no longer accepts"):
+        await provider.complete("hi", **sampling)
+
+    assert llm_emulator.requests == []
+
+
 @pytest.mark.parametrize(
     ("thinking", "max_tokens", "problem"),
     [(512, 4096, "at least 1024"), (4096, 4096, "below max_tokens")],

@@ -180,17 +180,3 @@ async def test_supported_passthrough_options_reach_the_api(
 
     body = llm_emulator.requests[0].body
     assert {name: body[name] for name in {**configured, **per_call}} == {**configured, **per_call}
-
-
-async def test_claude_refuses_sampling_options_the_current_api_rejects(
-    make_provider: Callable[..., LLMProvider], llm_emulator: LLMEmulator, backend: Backend
-) -> None:
-    if backend.name != "claude":
-        pytest.skip("only the anthropic SDK speaks API version 2026-10-21")
-    provider = make_provider()
-
-    for sampling in ({"temperature": 0.2}, {"top_p": 0.9}, {"top_k": 5}):
-        with pytest.raises(UnsupportedOptionError, match="no longer accepts"):
-            await provider.complete("hi", **sampling)
-
-    assert llm_emulator.requests == []
