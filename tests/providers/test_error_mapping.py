@@ -10,7 +10,6 @@ import openai
 import pytest
 
 from orchestify_nb.providers._sdk import map_sdk_error
-from orchestify_nb.providers.litellm_provider import import_litellm
 from orchestify_nb.providers.errors import (
     BadRequestError,
     ContentFilterError,
@@ -20,6 +19,7 @@ from orchestify_nb.providers.errors import (
     ProviderTimeoutError,
     RateLimitError,
 )
+from orchestify_nb.providers.litellm_provider import import_litellm
 
 
 def map_openai(error: BaseException) -> ProviderError | None:
