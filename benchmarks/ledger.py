@@ -3,7 +3,8 @@
 Run: ``.venv/bin/python benchmarks/ledger.py [--rows 1000000] [--calls 5000]``
 
 1. Mean time of ``Ledger.record()`` on a file ledger (WAL, one transaction per call), the work
-   the provider base class adds to every LLM call. Target ≤ 0.2 ms.
+   the provider base class adds to every LLM call. Target ≤ 0.2 ms. Also printed: the mean time
+   of ``check_budget()``, which runs before every call (no target; it should be microseconds).
 2. Time to build a DataFrame from 1,000,000 synthetic calls and summarise it by provider and
    model, from a freshly opened ledger (nothing cached). The synthetic rows are written with
    ``executemany`` beforehand, untimed. Target ≤ 1 s. Measured twice: ``summary()`` (which reads
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from orchestify_nb.usage.budgets import Budget
 from orchestify_nb.usage.ledger import Ledger
 from orchestify_nb.usage.record import UsageRecord
 from orchestify_nb.usage.schema import LABEL_FIELDS
@@ -81,6 +83,21 @@ def bench_record(directory: Path, calls: int) -> float:
     return elapsed / calls * 1000
 
 
+def bench_check_budget(directory: Path, checks: int) -> float:
+    """Mean microseconds per ``check_budget()`` with a day, a session and a total budget, on a
+    ledger that already holds calls (spend is kept in memory, so no scan)."""
+    budgets = [Budget(1e9, "day"), Budget(1e9, "session", "claude"), Budget(1e9, "total", "claude")]
+    rng = random.Random(3)
+    with Ledger(directory / "budget.sqlite3", budgets) as ledger:
+        for _ in range(1_000):
+            ledger.record(synthetic_record(rng, datetime.now(UTC)))
+        ledger.check_budget("claude")
+        started = time.perf_counter()
+        for _ in range(checks):
+            ledger.check_budget("claude")
+        return (time.perf_counter() - started) / checks * 1e6
+
+
 def _rows(store: LedgerStore, rows: int) -> Iterator[tuple[object, ...]]:
     rng = random.Random(2)
     start = datetime.now(UTC) - timedelta(days=365)
@@ -124,6 +141,8 @@ def main() -> None:
             f"record one call (file ledger, WAL, mean of {args.calls:,}): {record_ms:.4f} ms "
             f"| target {RECORD_TARGET_MS} ms | ratio {record_ms / RECORD_TARGET_MS:.2f}"
         )
+        check_us = bench_check_budget(folder, 10_000)
+        print(f"check_budget with 3 budgets (mean of 10,000): {check_us:.1f} µs")
         path = folder / "million.sqlite3"
         setup = time.perf_counter()
         fill(path, args.rows)

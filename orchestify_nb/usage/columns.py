@@ -108,6 +108,9 @@ def read_frame(
     when ``ordered`` (aggregations skip reading and sorting by ``started_at``)."""
     import pandas as pd
 
+    unknown = [name for name in names if name not in COLUMNS]
+    if unknown:
+        raise ValueError(f"no ledger column {unknown[0]!r}; choose from: {', '.join(COLUMN_ORDER)}")
     columns = [COLUMNS[name] for name in names]
     if ordered and "started_at" not in names:
         columns.append(COLUMNS["started_at"])

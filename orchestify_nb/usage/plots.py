@@ -48,7 +48,7 @@ def _let_ipython_render_figures() -> None:
     for mime in ("image/png", "image/svg+xml", "image/jpeg", "application/pdf"):
         if mime in formatters and Figure in formatters[mime].type_printers:
             return
-    select_figure_formats(shell, {"png"})
+    select_figure_formats(shell, {"png"})  # type: ignore[no-untyped-call]
 
 
 def _say_empty(axes: Axes, what: str) -> None:
