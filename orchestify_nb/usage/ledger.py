@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Self, TypedDict, Unpack
 
 from orchestify_nb.providers.errors import BudgetExceededError, MissingDependencyError
 from orchestify_nb.providers.types import TokenUsage
+from orchestify_nb.usage import queries
 from orchestify_nb.usage.budgets import (
     Budget,
     BudgetStatus,
@@ -29,7 +30,7 @@ from orchestify_nb.usage.budgets import (
 )
 from orchestify_nb.usage.periods import Moment, parse_moment
 from orchestify_nb.usage.record import UsageRecord
-from orchestify_nb.usage.store import Filters, LedgerError, LedgerStore, from_ns
+from orchestify_nb.usage.store import Filters, LedgerError, LedgerStore
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -62,7 +63,7 @@ def current_session_id() -> str:
     return _session[1]
 
 
-def make_filters(session_id: LabelFilter = None, **args: Unpack[FilterArgs]) -> Filters:
+def make_filters(**args: Unpack[FilterArgs]) -> Filters:
     """Filters from user arguments: a label filter is one value or a list of accepted values."""
 
     def many(value: LabelFilter) -> tuple[str, ...]:
@@ -77,7 +78,6 @@ def make_filters(session_id: LabelFilter = None, **args: Unpack[FilterArgs]) -> 
         model=many(args.get("model")),
         tag=many(args.get("tag")),
         status=many(args.get("status")),
-        session_id=many(session_id),
     )
 
 
@@ -234,98 +234,20 @@ class Ledger:
     # ---------------------------------------------------------------------------------- reading
     def totals(self, provider_id: str | None = None, since: Moment | None = None) -> TokenUsage:
         """Totals of the calls in the ledger (all sessions), like a provider's ``get_usage()``."""
-        filters = make_filters(provider=provider_id, since=since)
-        with self._store.lock:
-            where, params = self._store.where(filters)
-            error_code, cancelled_code = (
-                self._store.label_id("error"),
-                self._store.label_id("cancelled"),
-            )
-            row = self._store.connection.execute(
-                "SELECT count(*), total(input_tokens), total(output_tokens), total(cost_usd), "
-                "total(cache_read_tokens), total(cache_write_tokens), total(reasoning_tokens), "
-                "total(status_label = ?), total(status_label = ?), "
-                "total(cost_usd IS NULL AND (input_tokens > 0 OR output_tokens > 0)) "
-                f"FROM calls{where}",
-                [error_code, cancelled_code, *params],
-            ).fetchone()
-        return TokenUsage(
-            call_count=int(row[0]),
-            total_input=int(row[1]),
-            total_output=int(row[2]),
-            total_cost_usd=float(row[3]),
-            total_cache_read=int(row[4]),
-            total_cache_write=int(row[5]),
-            total_reasoning=int(row[6]),
-            error_count=int(row[7]),
-            cancelled_count=int(row[8]),
-            unpriced_calls=int(row[9]),
-        )
+        return queries.totals(self._store, make_filters(provider=provider_id, since=since))
 
     def cost_by_model(self, **filters: Unpack[FilterArgs]) -> list[tuple[str, float, int]]:
         """``(model, cost_usd, calls)`` per model, costliest first (no pandas needed)."""
-        with self._store.lock:
-            where, params = self._store.where(make_filters(**filters))
-            rows = self._store.connection.execute(
-                "SELECT model.text, total(c.cost_usd), count(*) FROM calls AS c "
-                f"JOIN labels AS model ON model.id = c.model_label{where} "
-                "GROUP BY c.model_label ORDER BY 2 DESC, 3 DESC",
-                params,
-            ).fetchall()
-        return [(str(model), float(cost), int(calls)) for model, cost, calls in rows]
+        return queries.cost_by_model(self._store, make_filters(**filters))
 
     def records(
         self, *, limit: int | None = None, **filters: Unpack[FilterArgs]
     ) -> list[UsageRecord]:
-        """Rows as ``UsageRecord`` objects, oldest first (``limit`` keeps the newest N)."""
-        with self._store.lock:
-            where, params = self._store.where(make_filters(**filters))
-            rowids = f"SELECT rowid FROM calls{where} ORDER BY started_at_ns DESC, rowid DESC"
-            if limit is not None:
-                rowids += f" LIMIT {int(limit)}"
-            return self._read_records(rowids, params)
+        """Rows as ``UsageRecord`` objects, oldest first (``limit`` keeps the newest N).
 
-    def _read_records(self, rowids: str, params: list[object]) -> list[UsageRecord]:
-        rows = self._store.connection.execute(
-            "SELECT u.id, u.session_id, u.started_at_ns, u.finished_at_ns, u.provider_id, "
-            "u.provider_type, u.model_requested, u.model, u.status, u.input_tokens, "
-            "u.output_tokens, u.cache_write_tokens, u.cache_read_tokens, u.reasoning_tokens, "
-            "u.cost_usd, u.priced, u.price_source, u.latency_s, u.time_to_first_token_s, "
-            "u.finish_reason, u.error_type, u.agent, u.tag, u.notebook_path, "
-            "u.cell_execution_count FROM calls AS c JOIN usage AS u ON u.id = c.id "
-            f"WHERE c.rowid IN ({rowids}) ORDER BY c.started_at_ns, c.rowid",
-            params,
-        ).fetchall()
-        return [
-            UsageRecord(
-                id=row[0],
-                session_id=row[1],
-                started_at=from_ns(row[2]),
-                finished_at=from_ns(row[3]),
-                provider_id=row[4],
-                provider_type=row[5],
-                model_requested=row[6],
-                model=row[7],
-                status=row[8],
-                input_tokens=row[9],
-                output_tokens=row[10],
-                cache_write_tokens=row[11],
-                cache_read_tokens=row[12],
-                reasoning_tokens=row[13],
-                cost_usd=row[14],
-                priced=bool(row[15]),
-                price_source=row[16],
-                latency_s=row[17],
-                time_to_first_token_s=row[18],
-                finish_reason=row[19],
-                error_type=row[20],
-                agent=row[21],
-                tag=row[22],
-                notebook_path=row[23],
-                cell_execution_count=row[24],
-            )
-            for row in rows
-        ]
+        Latencies come back to the microsecond; everything else exactly as recorded.
+        """
+        return queries.read_records(self._store, make_filters(**filters), limit)
 
     # ----------------------------------------------------------------------------------- pandas
     def to_dataframe(
@@ -341,8 +263,9 @@ class Ledger:
     ) -> pd.DataFrame:
         """One row per call, oldest first, with typed columns.
 
-        ``since``/``until`` take a datetime, a date, a ``timedelta`` or a span like ``"7d"``,
-        ``"24h"``, ``"30m"``; ``provider``/``model``/``tag``/``status`` one value or a list.
+        ``since``/``until`` (until excluded) take a datetime, a date, a ``timedelta`` or a span
+        like ``"7d"``, ``"24h"``, ``"30m"``; ``provider``/``model``/``tag``/``status`` take one
+        value or a list.
         Dtypes: ``datetime64[ns, UTC]`` times, ``category`` labels, ``Int64`` token counts,
         ``float64`` cost (NaN when unpriced) and latencies in seconds. ``columns`` picks a subset
         (faster on big ledgers).

@@ -72,7 +72,6 @@ class Filters:
     model: Sequence[str] = ()
     tag: Sequence[str] = ()
     status: Sequence[str] = ()
-    session_id: Sequence[str] = ()
 
 
 class LedgerStore:
@@ -177,7 +176,6 @@ class LedgerStore:
             ("model", filters.model),
             ("tag", filters.tag),
             ("status", filters.status),
-            ("session_id", filters.session_id),
         ):
             if wanted:
                 codes = self.existing_label_ids(wanted)
