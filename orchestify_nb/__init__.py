@@ -61,6 +61,8 @@ _EXPORTS: dict[str, str] = {
     "UsageRecord": "orchestify_nb.usage.record",
     "call_context": "orchestify_nb.usage.context",
     "Ledger": "orchestify_nb.usage.ledger",
+    "Budget": "orchestify_nb.usage.budgets",
+    "BudgetWarning": "orchestify_nb.usage.budgets",
     "get_default_ledger": "orchestify_nb.usage",
     "set_default_ledger": "orchestify_nb.usage",
     # notebook layer

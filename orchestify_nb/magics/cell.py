@@ -123,14 +123,13 @@ def _call(
         waiting_label=f"{provider.provider_id} · {model}",
     )
     renderer.start()
-    labels = {
-        "tag": options.tag,
-        "agent": options.agent,
-        "notebook_path": _notebook_path(shell),
-        "cell_execution_count": current_cell_number(shell),
-    }
     try:
-        with call_context(**labels):
+        with call_context(
+            tag=options.tag,
+            agent=options.agent,
+            notebook_path=_notebook_path(shell),
+            cell_execution_count=current_cell_number(shell),
+        ):
             if options.stream:
                 response = _stream(provider, messages, args, renderer)
             else:

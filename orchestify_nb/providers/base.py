@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -398,7 +398,7 @@ class LLMProvider(ABC):
 
     async def _stream_mapped(
         self, request: LLMRequest, progress: StreamProgress
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         iterator = self._stream(request, progress)
         try:
             while True:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,13 +32,26 @@ def current_call_context() -> CallContext:
 
 
 @contextmanager
-def call_context(**labels: str | int | None) -> Iterator[CallContext]:
-    """Add labels (``agent``, ``tag``, ``notebook_path``, ``cell_execution_count``) for a block.
+def call_context(
+    *,
+    agent: str | None = None,
+    tag: str | None = None,
+    notebook_path: str | None = None,
+    cell_execution_count: int | None = None,
+) -> Iterator[CallContext]:
+    """Add labels for the calls made inside a block.
 
     Labels given as ``None`` keep the outer value, so nested blocks refine rather than erase.
     """
     outer = _current.get()
-    inner = replace(outer, **{key: value for key, value in labels.items() if value is not None})
+    inner = CallContext(
+        agent=outer.agent if agent is None else agent,
+        tag=outer.tag if tag is None else tag,
+        notebook_path=outer.notebook_path if notebook_path is None else notebook_path,
+        cell_execution_count=(
+            outer.cell_execution_count if cell_execution_count is None else cell_execution_count
+        ),
+    )
     token = _current.set(inner)
     try:
         yield inner
