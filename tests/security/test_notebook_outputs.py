@@ -1,7 +1,8 @@
 """A saved notebook never holds a key: a real kernel loads the extension from a config whose keys
 are ``${VAR}`` references filled from the kernel's environment, lists providers, shows the
 config, fails a call (401) and prints ``%llm error``, answers through every backend, opens the
-panel; the notebook as nbformat would save it, and the kernel's ledger file, contain no key."""
+panel and displays the session; the notebook as nbformat would save it, and the kernel's
+ledger file, contain no key."""
 
 from __future__ import annotations
 
@@ -83,10 +84,12 @@ def test_saved_notebook_and_ledger_hold_no_key_after_listing_failing_and_answeri
         )
     shown["usage"] = notebook.text("%llm usage")
     shown["panel"] = notebook.text("%llm panel")
+    shown["session"] = notebook.text("from orchestify_nb.session import get_session\nget_session()")
 
     # The cells did what they should, so their outputs are worth checking.
     assert "litellm_anthropic" in shown["providers"] and "yes" in shown["providers"]
     assert "orchestify.yaml" in shown["config"]
+    assert "AuthenticationError" in shown["session"]  # its last_error is the 401 above
     for backend in BACKENDS:
         assert "API key was rejected" in shown[f"fail {backend.provider_id}"]
         assert "Traceback" in shown[f"error {backend.provider_id}"]
@@ -94,6 +97,7 @@ def test_saved_notebook_and_ledger_hold_no_key_after_listing_failing_and_answeri
     saved = nbformat.writes(notebook.client.nb)
     assert_no_key(saved, secured_kernel.keys.all, "the saved notebook")
     ledger = notebook.ledger_path
+    assert ledger.exists(), "the kernel wrote no ledger"
     for side_file in ledger.parent.glob(f"{ledger.name}*"):
         assert_no_key(side_file.read_bytes(), secured_kernel.keys.all, f"kernel ledger {side_file}")
 
