@@ -19,7 +19,7 @@ from orchestify_nb.providers.errors import BudgetExceededError
 
 def refuse_over_budget(provider: LLMProvider, estimate: BatchEstimate) -> None:
     """Raise ``BudgetExceededError`` if the estimated input cost exceeds a budget's remainder."""
-    sink = provider._sink()
+    sink = provider.usage_sink
     sink.check_budget(provider.provider_id)
     budget_status = getattr(sink, "budget_status", None)  # a custom sink may have no budgets
     if budget_status is None or not estimate.rows or estimate.input_cost_usd is None:

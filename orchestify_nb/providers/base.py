@@ -184,6 +184,10 @@ class LLMProvider(ABC):
     async def aclose(self) -> None:
         """Release the SDK client's connections (safe to call more than once)."""
 
+    async def _prepare(self) -> None:
+        """Set up what the first call needs (import the SDK, build its client) before the clock
+        starts, so latency and time-to-first-token measure the API, not our imports."""
+
     # ----------------------------------------------------------------------------- public API
     @property
     def has_api_key(self) -> bool:
@@ -266,7 +270,13 @@ class LLMProvider(ABC):
             thinking=thinking,
             **options,
         )
+        return await self.complete_request(request)
+
+    async def complete_request(self, request: LLMRequest) -> LLMResponse:
+        """``complete()`` for a request already built by ``build_request`` (batch runs build
+        and estimate every row first, then send)."""
         self._check_budget()
+        await self._prepare()
         attempt = 0
         while True:
             progress = StreamProgress()
@@ -288,7 +298,7 @@ class LLMProvider(ABC):
             response.time_to_first_token_s = response.time_to_first_token_s or latency
             return self._finish(request, response, started_wall)
 
-    async def stream(
+    def stream(
         self,
         messages: Sequence[LLMMessage | Mapping[str, Any]] | str,
         *,
@@ -299,12 +309,13 @@ class LLMProvider(ABC):
         tools: Sequence[ToolSpec | dict[str, Any]] | None = None,
         thinking: int | None = None,
         **options: Any,
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Stream the answer as typed events; the last one is ``done`` with the full response.
 
-        A failure before the first delta is retried like ``complete()``; after it, the error is
-        raised (a retry would repeat text the caller has already shown). Breaking out of the loop
-        or cancelling the task records the call as ``cancelled`` with the text so far.
+        Arguments are validated when ``stream()`` is called, before iteration starts. A failure
+        before the first delta is retried like ``complete()``; after it, the error is raised (a
+        retry would repeat text the caller has already shown). Breaking out of the loop or
+        cancelling the task records the call as ``cancelled`` with the text so far.
         """
         request = self.build_request(
             messages,
@@ -316,7 +327,12 @@ class LLMProvider(ABC):
             thinking=thinking,
             **options,
         )
+        return self.stream_request(request)
+
+    async def stream_request(self, request: LLMRequest) -> AsyncGenerator[StreamEvent, None]:
+        """``stream()`` for a request already built by ``build_request``."""
         self._check_budget()
+        await self._prepare()
         attempt = 0
         while True:
             progress = StreamProgress()
@@ -439,7 +455,9 @@ class LLMProvider(ABC):
         )
         await asyncio.sleep(delay)
 
-    def _sink(self) -> UsageSink:
+    @property
+    def usage_sink(self) -> UsageSink:
+        """Where this provider's calls are recorded: its own sink, else the default ledger."""
         if self._usage_sink is None:
             from orchestify_nb.usage import get_default_ledger
 
@@ -447,7 +465,7 @@ class LLMProvider(ABC):
         return self._usage_sink
 
     def _check_budget(self) -> None:
-        self._sink().check_budget(self.provider_id)
+        self.usage_sink.check_budget(self.provider_id)
 
     def _finish(self, request: LLMRequest, response: LLMResponse, started_wall: Any) -> LLMResponse:
         quote = self._price(response)
@@ -556,7 +574,7 @@ class LLMProvider(ABC):
         )
         self._usage.add_record(record)
         try:
-            self._sink().record(record)
+            self.usage_sink.record(record)
         except Exception:  # the answer matters more than the ledger row; say so loudly
             self._log.exception("could not write the usage record %s to the ledger", record.id)
         return record
