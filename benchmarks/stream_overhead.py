@@ -10,9 +10,9 @@ in-memory SQLite ``Ledger``). Runs are interleaved, order alternating per round;
 
 Chunks/s is wall-clock. On a busy machine wall time swings with other processes' load, so the
 ratio is also given from this process's CPU time (the emulator runs elsewhere, and the client
-side is CPU-bound: the SDKs parse every chunk), which is what the overhead really is.
+side is CPU-bound: the SDKs parse every chunk), as the median and as best run against best run.
 
-Run: ``.venv/bin/python benchmarks/stream_overhead.py [--rounds 7] [--chunks 5000]``
+Run: ``.venv/bin/python benchmarks/stream_overhead.py [--rounds 11] [--chunks 5000]``
 """
 
 from __future__ import annotations
@@ -194,7 +194,7 @@ async def measure(base_url: str, rounds: int, chunks: int) -> list[Case]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=11)
     parser.add_argument("--chunks", type=int, default=5_000)
     args = parser.parse_args()
 
@@ -209,19 +209,22 @@ def main() -> None:
         process.terminate()
         process.wait(timeout=10)
 
-    print(f"{args.chunks} text chunks per stream, {args.rounds} interleaved rounds, medians:")
+    print(f"{args.chunks} text chunks per stream, {args.rounds} interleaved rounds:")
     print(
         f"{'provider':<9} {'raw SDK chunks/s':>16} {'provider chunks/s':>17} "
-        f"{'ratio (wall)':>12} {'ratio (CPU)':>11}"
+        f"{'ratio wall':>10} {'ratio CPU':>9} {'CPU best':>8}"
     )
     for case in cases:
         raw, ours = (args.chunks / statistics.median(case.wall[k]) for k in ("raw", "provider"))
-        cpu_ratio = statistics.median(case.cpu["raw"]) / statistics.median(case.cpu["provider"])
-        verdict = "ok" if max(ours / raw, cpu_ratio) >= 0.95 else "BELOW 0.95"
+        cpu = statistics.median(case.cpu["raw"]) / statistics.median(case.cpu["provider"])
+        cpu_best = min(case.cpu["raw"]) / min(case.cpu["provider"])
+        verdict = "ok" if max(ours / raw, cpu) >= 0.95 else "BELOW 0.95"
         print(
-            f"{case.name:<9} {raw:>16,.0f} {ours:>17,.0f} {ours / raw:>12.3f} {cpu_ratio:>11.3f}"
-            f"  {verdict}"
+            f"{case.name:<9} {raw:>16,.0f} {ours:>17,.0f} {ours / raw:>10.3f} {cpu:>9.3f} "
+            f"{cpu_best:>8.3f}  {verdict}"
         )
+    print("chunks/s and ratios are medians; 'CPU best' compares the fastest run of each (noise")
+    print("on a shared machine only ever adds time).")
 
 
 if __name__ == "__main__":

@@ -130,6 +130,13 @@ class SDKClientProvider(LLMProvider):
         """Whether a call without a key should fail before sending (see ``OpenAIProvider``)."""
         return True
 
+    async def _prepare(self) -> None:
+        """Import the SDK in a worker thread the first time (it takes a second or more, which
+        would freeze a notebook's event loop), then build this loop's client."""
+        if self.sdk_module not in sys.modules:
+            await asyncio.to_thread(import_sdk, self.sdk_module, self.sdk_extra)
+        self._clients.get()
+
     @cached_property
     def _clients(self) -> ClientPerLoop[Any]:
         return ClientPerLoop(self._new_client, _close_client)

@@ -7,6 +7,7 @@ quiet, and kept from retrying (the base class retries every provider the same wa
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -89,6 +90,11 @@ class LiteLLMProvider(LLMProvider):
             return bool(import_litellm().supports_reasoning(model=name))
         except Exception:  # an unmapped model: LiteLLM raises rather than answering no
             return False
+
+    async def _prepare(self) -> None:
+        """Import LiteLLM in a worker thread the first time: it takes seconds."""
+        if _configured is None:
+            await asyncio.to_thread(import_litellm)
 
     def validate_options(self, request: LLMRequest) -> None:
         super().validate_options(request)
