@@ -3,6 +3,13 @@ text, repr, full cause chain and pickle) and every log line written meanwhile, a
 every logger, our own and the SDKs', hold no key.
 
 The keys reach the providers only through a config file's ``${VAR}`` references, as a user's do.
+
+Logging policy proven here: our loggers (``orchestify_nb.*``) never carry a key at any level. The
+SDK and transport loggers are not ours to configure (the package only adds a ``NullHandler`` to
+``orchestify_nb`` and keeps LiteLLM's loggers at WARNING), but even forced to DEBUG they show no
+12-character fragment of a key: httpx/httpcore log no headers, the openai/anthropic SDKs log
+per-request options (the key lives in the client's auth headers, not there), and LiteLLM masks
+its curl dump (``Authorization: Be****`` + the last two characters, ``x-api-key`` as REDACTED).
 """
 
 from __future__ import annotations
