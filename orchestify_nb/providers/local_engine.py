@@ -320,7 +320,11 @@ class Generation:
             self._cancelled.set()
 
     def _next_token_allowed(self) -> bool:
-        self._credit.acquire()
+        """Wait for the consumer to take the previous token. A paused stream keeps the model
+        (and its lock); a stream whose event loop has closed under it lets the model go."""
+        while not self._credit.acquire(timeout=1.0):
+            if self._loop.is_closed():
+                return False
         return not self._cancelled.is_set()
 
     def _work(self) -> None:

@@ -4,6 +4,7 @@ stops within one token when its consumer goes away."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from contextlib import aclosing
 
 import pytest
@@ -181,3 +182,22 @@ async def test_model_can_be_the_path_of_a_gguf_file(provider: LocalProvider) -> 
 
     assert response.model == path
     assert response.tokens_output == 4
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_stream_left_open_when_its_event_loop_closes_lets_the_model_go(
+    provider: LocalProvider,
+) -> None:
+    loop = asyncio.new_event_loop()
+    stream = provider.stream(CONTINUATION, prompt_format="completion", max_tokens=200)
+    first = loop.run_until_complete(anext(stream))
+    loop.close()  # without closing the stream: its worker waits for a consumer that is gone
+
+    response = asyncio.run(
+        provider.complete(CONTINUATION, prompt_format="completion", max_tokens=4)
+    )
+
+    assert first.type == "text"
+    assert response.tokens_output == 4
+    del stream
+    gc.collect()
