@@ -191,8 +191,9 @@ class ClaudeProvider(SDKClientProvider):
                 if kind == "content_block_delta":  # the hot path: one per chunk
                     delta = event.delta
                     if delta.type == "text_delta":
-                        text.append(delta.text)
-                        yield StreamEvent("text", delta.text)
+                        piece = delta.text
+                        text.append(piece)
+                        yield StreamEvent("text", piece)
                     elif delta.type == "thinking_delta":
                         thinking.append(delta.thinking)
                         yield StreamEvent("thinking", delta.thinking)
@@ -329,6 +330,7 @@ def fold_usage(
         uncached_input + progress.cache_read_tokens + progress.cache_write_tokens
     )
     progress.tokens_output = usage.output_tokens
-    if usage.output_tokens_details is not None:
-        progress.reasoning_tokens = usage.output_tokens_details.thinking_tokens
+    details = getattr(usage, "output_tokens_details", None)  # anthropic SDK >= 2 reports it
+    if details is not None:
+        progress.reasoning_tokens = details.thinking_tokens
     return uncached_input
