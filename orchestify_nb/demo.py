@@ -154,6 +154,7 @@ def run(notebook_arg: str | None, output_dir: Path, timeout: int) -> str:
     import nbformat
 
     path = find_notebook(notebook_arg)
+    output_dir = output_dir.resolve()  # the kernel runs in the notebook's folder
     output_dir.mkdir(parents=True, exist_ok=True)
     ledger = fresh_ledger(output_dir)
     config_home = output_dir / "empty-config"

@@ -28,7 +28,9 @@ def write_notebook(path: Path, *sources: str) -> Path:
     return path
 
 
-def run_demo(notebook: Path, output_dir: Path) -> subprocess.CompletedProcess[str]:
+def run_demo(
+    notebook: Path, output_dir: Path, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "ANTHROPIC_API_KEY": "sk-ant-demo-test-key",
@@ -41,6 +43,7 @@ def run_demo(notebook: Path, output_dir: Path) -> subprocess.CompletedProcess[st
         capture_output=True,
         text=True,
         env=env,
+        cwd=cwd,
         timeout=600,
         check=False,
     )
@@ -49,8 +52,9 @@ def run_demo(notebook: Path, output_dir: Path) -> subprocess.CompletedProcess[st
 def test_demo_runs_without_keys_on_the_local_model_and_prints_the_usage_table(
     tmp_path: Path,
 ) -> None:
+    (tmp_path / "notebooks").mkdir()
     notebook = write_notebook(
-        tmp_path / "tiny.ipynb",
+        tmp_path / "notebooks" / "tiny.ipynb",
         SHOW_ENVIRONMENT,
         "%load_ext orchestify_nb",
         "%%llm max_tokens=8\nThe capital of France is",
@@ -58,7 +62,8 @@ def test_demo_runs_without_keys_on_the_local_model_and_prints_the_usage_table(
     )
     output_dir = tmp_path / "demo-output"
 
-    result = run_demo(notebook, output_dir)
+    # Relative, as `make demo` passes it, while the kernel runs in the notebook's folder.
+    result = run_demo(notebook, Path("demo-output"), cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
