@@ -42,7 +42,7 @@ from orchestify_nb.providers.local_engine import (
 from orchestify_nb.providers.local_prompt import PromptFormat, check_prompt_format
 from orchestify_nb.providers.types import LLMRequest, LLMResponse, StreamEvent, StreamProgress
 
-__all__ = ["DEFAULT_N_CTX", "LOCAL_OPTIONS", "LocalProvider"]
+__all__ = ["DEFAULT_N_CTX", "DEFAULT_REPEAT_PENALTY", "LOCAL_OPTIONS", "LocalProvider"]
 
 #: Per-call options a local model accepts (anything else is refused before generating).
 LOCAL_OPTIONS = ("seed", "top_k", "top_p", "min_p", "repeat_penalty", "stop", "prompt_format")

@@ -47,12 +47,14 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_N_CTX",
     "Generation",
+    "GenerationEnd",
     "GenerationJob",
     "LoadedModel",
     "Piece",
     "bundled_model_name",
     "bundled_model_path",
     "check_gguf_file",
+    "llama_cpp_problems",
     "load_model",
     "require_llama_cpp",
 ]
