@@ -14,6 +14,7 @@ priced (``orchestify_nb.pricing`` prices local calls as free unless the config o
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from os import PathLike
@@ -143,6 +144,11 @@ class LocalProvider(LLMProvider):
     def loaded_model(self) -> LoadedModel:
         """The shared llama.cpp model behind this provider (loaded now if it is not yet)."""
         return load_model(self.model_path, n_ctx=self.n_ctx, n_threads=self.n_threads)
+
+    async def _prepare(self) -> None:
+        """Load the model in a worker thread before the clock starts: the first load takes
+        seconds (once per process) and is no part of an answer's latency."""
+        await asyncio.to_thread(self.loaded_model)
 
     async def _complete(self, request: LLMRequest, progress: StreamProgress) -> LLMResponse:
         async with aclosing(self._stream(request, progress)) as events:
