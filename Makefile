@@ -33,7 +33,7 @@ test: venv chromium
 	$(VENV)/bin/ruff check orchestify_nb tests benchmarks
 	$(VENV)/bin/mypy
 	$(PY) -m pytest $(PYTEST_ARGS)
-	$(PY) -m pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
+	ORCHESTIFY_LEDGER=$$(mktemp -d)/ledger.sqlite3 $(PY) -m pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
 
 demo: venv
 	env -u ANTHROPIC_API_KEY -u OPENAI_API_KEY $(PY) -m orchestify_nb.demo
