@@ -14,12 +14,8 @@ from collections.abc import AsyncIterator
 from types import ModuleType
 from typing import Any, ClassVar
 
-from orchestify_nb.providers._sdk import (
-    import_sdk,
-    map_sdk_error,
-    raise_option_problem,
-    unknown_options,
-)
+from orchestify_nb.providers._sdk import import_sdk, raise_option_problem, unknown_options
+from orchestify_nb.providers._sdk_errors import map_sdk_error
 from orchestify_nb.providers.base import LLMProvider
 from orchestify_nb.providers.claude import thinking_problem
 from orchestify_nb.providers.errors import ProviderError

@@ -9,7 +9,7 @@ import httpx2
 import openai
 import pytest
 
-from orchestify_nb.providers._sdk import map_sdk_error
+from orchestify_nb.providers._sdk_errors import map_sdk_error
 from orchestify_nb.providers.errors import (
     BadRequestError,
     ContentFilterError,
