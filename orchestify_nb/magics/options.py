@@ -1,7 +1,7 @@
 """The ``%%llm`` options: one declaration that generates the magic's help (IPython's
 ``magic_arguments``) and parses ``key=value`` lines on top of it.
 
-Users write ``%%llm provider=claude model=claude-sonnet-4-5 temperature=0.2``; ``--key value``
+Users write ``%%llm provider=gpt model=gpt-4o temperature=0.2``; ``--key value``
 works too, because ``key=value`` words are rewritten to ``--key value`` and handed to the same
 argparse parser that printed the help. Unknown keys and ill-typed values are caught here with a
 message that lists the valid options, before any provider is involved.

@@ -348,9 +348,9 @@ class LLMProvider(ABC):
                         if progress.first_token_at is None:
                             progress.first_token_at = time.perf_counter()
                         if event.type == "text":
-                            progress.text += event.text
+                            progress.text_parts.append(event.text)
                         elif event.type == "thinking":
-                            progress.thinking += event.text
+                            progress.thinking_parts.append(event.text)
                         emitted = True
                         yield event
             except (asyncio.CancelledError, GeneratorExit):

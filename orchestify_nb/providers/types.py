@@ -105,12 +105,13 @@ class ToolCallDelta:
     arguments_delta: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StreamEvent:
     """One event of a stream: a text, thinking or tool-call delta, or the final ``done``.
 
     The ``done`` event is always last and carries the complete, priced ``LLMResponse``.
-    Concatenating the ``text`` of all ``text`` events equals ``response.content``.
+    Concatenating the ``text`` of all ``text`` events equals ``response.content``. Not frozen:
+    one is made per streamed chunk, and a frozen dataclass costs four times as much to build.
     """
 
     type: EventType
@@ -206,11 +207,20 @@ class StreamProgress:
     be recorded with the usage the provider reported and the text that had arrived."""
 
     model: str | None = None
-    text: str = ""
-    thinking: str = ""
+    text_parts: list[str] = field(default_factory=list)
+    thinking_parts: list[str] = field(default_factory=list)
     tokens_input: int = 0
     tokens_output: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
     first_token_at: float | None = None
+
+    @property
+    def text(self) -> str:
+        """The answer text streamed so far (kept as parts: joining once beats copying per chunk)."""
+        return "".join(self.text_parts)
+
+    @property
+    def thinking(self) -> str:
+        return "".join(self.thinking_parts)
