@@ -85,8 +85,9 @@ def run_llm_cell(
         "system": system,
         "thinking": options.thinking,
     }
-    try:  # options the model rejects are reported here, before any request is sent
+    try:  # rejected options and spent budgets are reported here, before any output or request
         request = provider.build_request(messages, **args)
+        provider.usage_sink.check_budget(provider.provider_id)
     except OrchestifyError as error:
         raise as_usage_error(session, error) from None
 

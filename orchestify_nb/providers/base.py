@@ -312,7 +312,7 @@ class LLMProvider(ABC):
     ) -> AsyncGenerator[StreamEvent, None]:
         """Stream the answer as typed events; the last one is ``done`` with the full response.
 
-        Arguments are validated when ``stream()`` is called, before iteration starts. A failure
+        Arguments and budgets are checked when ``stream()`` is called, before iteration. A failure
         before the first delta is retried like ``complete()``; after it, the error is raised (a
         retry would repeat text the caller has already shown). Breaking out of the loop or
         cancelling the task records the call as ``cancelled`` with the text so far.
@@ -329,9 +329,16 @@ class LLMProvider(ABC):
         )
         return self.stream_request(request)
 
-    async def stream_request(self, request: LLMRequest) -> AsyncGenerator[StreamEvent, None]:
-        """``stream()`` for a request already built by ``build_request``."""
+    def stream_request(self, request: LLMRequest) -> AsyncGenerator[StreamEvent, None]:
+        """``stream()`` for a request already built by ``build_request``.
+
+        The budget is checked here, at call time, so a refused call raises before any consumer
+        starts rendering a stream that will never come.
+        """
         self._check_budget()
+        return self._stream_attempts(request)
+
+    async def _stream_attempts(self, request: LLMRequest) -> AsyncGenerator[StreamEvent, None]:
         await self._prepare()
         attempt = 0
         while True:
