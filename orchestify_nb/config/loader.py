@@ -106,6 +106,7 @@ def discover_config(
     embedded default and the ``ConfigError`` that explains the problem.
     """
     env = os.environ if environ is None else environ
+    found: Path | None = None
     try:
         explicit = env.get(CONFIG_ENV)
         if explicit and not Path(explicit).expanduser().exists():
@@ -119,9 +120,11 @@ def discover_config(
     except ConfigError as problem:
         return default_config(environ=env), problem
     except Exception as error:  # discovery must never stop a notebook from starting
+        # Only the type: an unforeseen error's text may quote the file, keys included.
+        where = f"The config file {found}" if found is not None else "The config"
         unexpected = ConfigError(
-            f"The config could not be loaded ({type(error).__name__}: {error}); "
-            "using the embedded default instead"
+            f"{where} could not be loaded (unexpected {type(error).__name__}); using the "
+            "embedded default instead. Check the file, and report this error to orchestify_nb"
         )
         return default_config(environ=env), unexpected
     return default_config(environ=env), None
@@ -151,7 +154,12 @@ def _validate(document: Document, source: str | None) -> OrchestifyConfig:
         try:
             config = OrchestifyConfig.model_validate(document.data)
         except ValidationError as error:
-            problems.extend(validation_problems(error))
+            # A value that could not be read is reported once, as read, not again as invalid.
+            problems.extend(
+                problem
+                for problem in validation_problems(error)
+                if not any(problem.loc[: len(loc)] == loc for loc in document.unread)
+            )
     if problems or config is None:
         raise config_error(source, problems, document.lines, document.secrets)
     config._source = source

@@ -23,25 +23,33 @@ from orchestify_nb.config.models import (
     deepest_line,
     did_you_mean,
 )
+from orchestify_nb.config.secrets import is_secret, secret_values
 from orchestify_nb.providers.errors import ConfigError, redact
 
 __all__ = [
+    "RECURSIVE_ALIAS",
     "Problem",
     "config_error",
-    "is_secret",
-    "secret_values",
+    "unmarked_yaml_problem",
+    "unreadable_value",
     "validation_problems",
+    "yaml_problem_text",
     "yaml_syntax_error",
 ]
 
 Loc = tuple[Hashable, ...]
 
 _MAX_LISTED = 6
-_SECRET_NAME = re.compile(
-    r"api_?key|secret|password|passwd|credential|(^|_)token$|(^|_)key$", re.IGNORECASE
-)
+#: A token PyYAML quotes from the file ('sk-...' as an undefined alias name, say). Quoted
+#: punctuation (',' or '\\t') and PyYAML's own token names ('<block end>') are kept.
+_QUOTED_TOKEN = re.compile(r"""\s*(?:'(?P<single>[^']*)'|"(?P<double>(?:[^"\\]|\\.)*)")""")
+_YAML_TOKEN_NAME = re.compile(r"<[a-z ]+>")
 _MAPPING_ERRORS = {"model_type", "dict_type", "dataclass_type", "model_attributes_type"}
 _EXTRA_KEY_ERRORS = {"extra_forbidden", "unexpected_keyword_argument"}
+RECURSIVE_ALIAS = (
+    "an alias (*name) refers to the list or mapping that contains it, which a config cannot "
+    "use; copy the values instead"
+)
 _YAML_HINTS = (
     ("'\\t'", "YAML does not allow tabs for indentation; indent with spaces"),
     ("mapping values are not allowed", "quote a value that contains ': ', or fix the indentation"),
@@ -91,18 +99,57 @@ def config_error(
 def yaml_syntax_error(
     source: str, error: yaml.MarkedYAMLError, secrets: Iterable[str] = ()
 ) -> ConfigError:
-    """A syntax error with its line and column (never the offending line's text: it may hold a
-    key), plus a hint for the common mistakes."""
+    """A syntax error with its line and column (never the offending line's text, nor a token
+    PyYAML quotes from it: either may hold a key), plus a hint for the common mistakes."""
     mark = error.problem_mark or error.context_mark
     problem = error.problem or "invalid YAML"
-    context = f" {error.context}" if error.context else ""
+    context = f" {yaml_problem_text(error.context)}" if error.context else ""
     hint = next(
         (fix for needle, fix in _YAML_HINTS if needle in problem or needle in context),
         "check the indentation and quoting there",
     )
     at = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-    text = f"Config file {source}{at}: YAML syntax error:{context} {problem}; {hint}."
-    return ConfigError(redact(text, [*secrets, *secret_values(os.environ)]))
+    text = f"Config file {source}{at}: YAML syntax error:{context} {yaml_problem_text(problem)}"
+    return ConfigError(redact(f"{text}; {hint}.", [*secrets, *secret_values(os.environ)]))
+
+
+def yaml_problem_text(text: str) -> str:
+    """PyYAML's description of a problem without the tokens it quotes from the file."""
+
+    def keep_short(match: re.Match[str]) -> str:
+        token = match.group("single") or match.group("double") or ""
+        return match.group(0) if len(token) <= 4 or _YAML_TOKEN_NAME.fullmatch(token) else ""
+
+    return _QUOTED_TOKEN.sub(keep_short, text).strip()
+
+
+def unmarked_yaml_problem(error: yaml.YAMLError, text: str) -> Problem:
+    """A reading error without a position mark: a character YAML forbids (found before parsing
+    starts), or something unforeseen, named by its type only."""
+    if isinstance(error, yaml.reader.ReaderError) and isinstance(error.character, int):
+        return Problem(
+            (),
+            f"the file holds a control character YAML does not allow (#x{error.character:04x}); "
+            "delete it (it is often pasted in with a key)",
+            line=text.count("\n", 0, error.position) + 1,
+        )
+    return Problem((), f"the text could not be read as YAML ({type(error).__name__})")
+
+
+def unreadable_value(tag: str, *, known_tag: bool, explicit: bool) -> str:
+    """Why a value could not be built (never the value: it may be a key) and the fix."""
+    if not known_tag:
+        return (
+            "the value carries a YAML tag (a word starting with '!' before it) that a config "
+            "cannot use; remove the tag"
+        )
+    kind = tag.rsplit(":", 1)[-1]
+    if explicit:
+        return (
+            f"the value is tagged !!{kind} but is not a valid {kind}; remove the tag "
+            "(and quote the value if it must stay text)"
+        )
+    return f"the value looks like a YAML {kind} but is not a valid one; quote it to keep it as text"
 
 
 def validation_problems(error: ValidationError) -> list[Problem]:
@@ -182,16 +229,6 @@ def _strip_optional(shape: Any) -> Any:
         if len(members) == 1:
             return members[0]
     return shape
-
-
-def is_secret(loc: Loc) -> bool:
-    """Whether a key path names a secret (``api_key``, ``*_token``, ``password``...)."""
-    return any(isinstance(part, str) and _SECRET_NAME.search(part) for part in loc)
-
-
-def secret_values(environ: Mapping[str, str]) -> list[str]:
-    """Values of environment variables whose names look secret (``*_API_KEY``, ``*_TOKEN``...)."""
-    return [value for name, value in environ.items() if _SECRET_NAME.search(name)]
 
 
 def _kind(value: Any) -> str:

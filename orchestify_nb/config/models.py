@@ -1,8 +1,10 @@
 """The shape of an orchestify config: pydantic models, validated strictly.
 
 Unknown keys are errors (a misspelt ``max_tokns`` silently ignored would cost money), the API key
-is a ``SecretStr`` from the first moment, and references between sections (an agent's provider,
-``default_provider``, a provider budget) must name a defined provider.
+and extra headers are ``SecretStr`` from the first moment, no validation error keeps an input
+that might be a secret, a ``base_url`` is shown with its credentials masked, and references
+between sections (an agent's provider, ``default_provider``, a provider budget) must name a
+defined provider.
 
 Fields left ``None`` mean "the provider's own default" (``LLMProvider`` holds the defaults once).
 """
@@ -10,7 +12,7 @@ Fields left ``None`` mean "the provider's own default" (``LLMProvider`` holds th
 from __future__ import annotations
 
 import difflib
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -24,10 +26,14 @@ from pydantic import (
     PositiveInt,
     PrivateAttr,
     SecretStr,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_serializer,
     field_validator,
     model_validator,
 )
 
+from orchestify_nb.config.secrets import redact_url, without_secret_inputs
 from orchestify_nb.pricing import ModelPrice
 
 __all__ = [
@@ -47,6 +53,8 @@ __all__ = [
 ProviderType = Literal["anthropic", "openai", "litellm", "local"]
 PROVIDER_TYPES: tuple[str, ...] = get_args(ProviderType)
 _LOCAL_ONLY_FIELDS = ("model_path", "n_ctx", "n_threads", "prompt_format")
+#: The request option whose headers are held as secrets and sent with every request.
+_EXTRA_HEADERS_OPTION = "extra_headers"
 
 Loc = tuple[Hashable, ...]
 
@@ -70,8 +78,8 @@ def deepest_line(lines: Mapping[Loc, int], loc: Loc) -> int | None:
 class KeyProblems(ValueError):
     """Problems found by a model-wide check, each at the key (relative to that model) it is about.
 
-    Raised inside validation so pydantic reports it; the loader unpacks ``problems`` to give each
-    its own line number instead of the line of the whole section.
+    Reported inside the ``ValidationError`` (as a ``value_error``); the loader unpacks
+    ``problems`` to give each its own line number instead of the line of the whole section.
     """
 
     def __init__(self, problems: list[tuple[Loc, str]]) -> None:
@@ -80,12 +88,51 @@ class KeyProblems(ValueError):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # A model-wide check would otherwise quote its whole input, key and all: the error's text
+    # shows no input, and the error itself keeps only inputs that cannot be a secret (the
+    # loader words its messages from those).
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, hide_input_in_errors=True)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _validate_keeping_no_secret(cls, given: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """Field validation, then the model-wide checks of ``_problems``; an error of either
+        keeps no input that might be a secret."""
+        errors: Sequence[Mapping[str, Any]]
+        try:
+            section = handler(given)
+        except ValidationError as error:
+            title, errors = error.title, error.errors()
+        else:
+            problems = section._problems() if isinstance(section, _Section) else []
+            if not problems:
+                return section
+            title = cls.__name__
+            errors = [
+                {
+                    "type": "value_error",
+                    "loc": (),
+                    "input": given,
+                    "ctx": {"error": KeyProblems(problems)},
+                }
+            ]
+        # Raised outside the handler, so the original error is not its context either.
+        raise without_secret_inputs(title, errors, given)
+
+    def _problems(self) -> list[tuple[Loc, str]]:
+        """Model-wide checks: each problem at the key (relative to this model) it is about."""
+        return []
 
 
 class ProviderConfig(_Section):
     """One entry under ``providers:``. ``model_path``, ``n_ctx``, ``n_threads`` and
-    ``prompt_format`` apply to ``type: local`` only; ``options`` are default request options."""
+    ``prompt_format`` apply to ``type: local`` only; ``options`` are default request options.
+
+    ``headers`` are extra HTTP headers sent with every request, such as a gateway's key
+    (``x-portkey-api-key``, ``Helicone-Auth``, Azure's ``api-key``); like ``api_key`` they are
+    held as secrets. Headers written as ``options: {extra_headers: ...}`` are held the same way
+    and sent the same way (``client_headers()``), ``headers`` winning on a clash.
+    """
 
     type: ProviderType
     api_key: SecretStr | None = None
@@ -94,6 +141,7 @@ class ProviderConfig(_Section):
     base_url: str | None = None
     timeout: PositiveFloat | None = None
     max_retries: NonNegativeInt | None = None
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
     pricing: dict[str, ModelPrice] = Field(default_factory=dict)
     model_path: str | None = None
@@ -128,27 +176,73 @@ class ProviderConfig(_Section):
             )
         return value
 
+    @field_validator("headers", mode="before")
+    @classmethod
+    def _empty_headers(cls, value: object) -> object:
+        return {} if value is None else value
+
+    @field_validator("options")
+    @classmethod
+    def _extra_headers_are_secret(cls, value: dict[str, Any]) -> dict[str, Any]:
+        headers = value.get(_EXTRA_HEADERS_OPTION)
+        if not isinstance(headers, Mapping):
+            return value
+        held: dict[str, SecretStr] = {}
+        for name, text in headers.items():
+            if not isinstance(text, str | SecretStr):
+                raise ValueError(
+                    f"options.{_EXTRA_HEADERS_OPTION}.{name} should be text (a header value); "
+                    "quote it"
+                )
+            held[str(name)] = text if isinstance(text, SecretStr) else SecretStr(text)
+        return {**value, _EXTRA_HEADERS_OPTION: held}
+
     @field_validator("model_path")
     @classmethod
     def _expand_home(cls, value: str | None) -> str | None:
         return str(Path(value).expanduser()) if value else value
 
-    @model_validator(mode="after")
-    def _local_fields_only_on_local(self) -> ProviderConfig:
-        if self.type != "local":
-            misplaced = [name for name in _LOCAL_ONLY_FIELDS if getattr(self, name) is not None]
-            if misplaced:
-                raise KeyProblems(
-                    [
-                        (
-                            (name,),
-                            f"{name} only applies to type: local, not type: {self.type}; "
-                            "remove it or change the type",
-                        )
-                        for name in misplaced
-                    ]
-                )
-        return self
+    @field_serializer("base_url")
+    def _base_url_without_credentials(self, value: str | None) -> str | None:
+        return redact_url(value) if value else value
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            yield name, redact_url(value) if name == "base_url" and value else value
+
+    def client_headers(self) -> dict[str, SecretStr]:
+        """Every header to send with each request: ``options.extra_headers``, then
+        ``headers`` on top."""
+        written = self.options.get(_EXTRA_HEADERS_OPTION)
+        overridden = {name.lower() for name in self.headers}  # header names ignore case
+        kept = {
+            name: value
+            for name, value in (written.items() if isinstance(written, dict) else ())
+            if name.lower() not in overridden
+        }
+        return {**kept, **self.headers}
+
+    def request_options(self) -> dict[str, Any]:
+        """The default request options, less the headers (``client_headers`` sends those)."""
+        return {
+            name: value
+            for name, value in self.options.items()
+            if not (name == _EXTRA_HEADERS_OPTION and isinstance(value, dict))
+        }
+
+    def _problems(self) -> list[tuple[Loc, str]]:
+        if self.type == "local":
+            unused = "headers are sent over HTTP, which type: local does not use; remove them"
+            return [(("headers",), unused)] if self.headers else []
+        return [
+            (
+                (name,),
+                f"{name} only applies to type: local, not type: {self.type}; "
+                "remove it or change the type",
+            )
+            for name in _LOCAL_ONLY_FIELDS
+            if getattr(self, name) is not None
+        ]
 
 
 class AgentConfig(_Section):
@@ -242,8 +336,9 @@ class OrchestifyConfig(_Section):
     def _empty_section(cls, value: object) -> object:
         return {} if value is None else value
 
-    @model_validator(mode="after")
-    def _references_name_defined_providers(self) -> OrchestifyConfig:
+    def _problems(self) -> list[tuple[Loc, str]]:
+        """References to providers (an agent's, ``default_provider``, a provider budget) must
+        name a defined provider."""
         known = list(self.providers)
         problems: list[tuple[Loc, str]] = []
 
@@ -265,6 +360,4 @@ class OrchestifyConfig(_Section):
         if self.budgets is not None:
             for provider_id in self.budgets.providers:
                 check(("budgets", "providers", provider_id), provider_id, "budget for provider")
-        if problems:
-            raise KeyProblems(problems)
-        return self
+        return problems

@@ -3,6 +3,10 @@
 YAML is composed into nodes (which carry their marks) and built by hand, so each key's line is
 kept for error messages; ``${VAR}`` / ``${VAR:-default}`` are substituted in string scalars only
 (``$${`` writes a literal ``${``); ``providers.*.api_key`` becomes a ``SecretStr`` as it is read.
+
+Nothing PyYAML says about a value is passed on verbatim: its messages quote the value and the
+source line, and on an ``api_key`` line that is the key. A value that cannot be built (a bad
+``!!int``, an unknown ``!tag``) becomes a ``Problem`` at its line, worded by us.
 """
 
 from __future__ import annotations
@@ -17,12 +21,16 @@ import yaml
 from pydantic import SecretStr
 
 from orchestify_nb.config.messages import (
+    RECURSIVE_ALIAS,
     Problem,
     config_error,
-    is_secret,
-    secret_values,
+    unmarked_yaml_problem,
+    unreadable_value,
+    yaml_problem_text,
     yaml_syntax_error,
 )
+from orchestify_nb.config.secrets import is_secret, secret_values, url_secrets
+from orchestify_nb.providers.errors import ConfigError
 
 __all__ = ["Document", "read_mapping", "read_yaml", "substitute_env"]
 
@@ -30,6 +38,13 @@ Loc = tuple[Hashable, ...]
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+#: What building a value can raise: PyYAML's errors, and the ValueError/TypeError/OverflowError
+#: of a constructor given text that is not what its tag says (``!!int sk-...``).
+_BUILD_ERRORS = (yaml.YAMLError, ValueError, TypeError, OverflowError)
+#: Stands for a value or key that could not be built (its problem is already recorded).
+_UNREADABLE = object()
+#: A node's text starts with an explicit tag (after an optional anchor): ``!!int 5``, ``!x``.
+_EXPLICIT_TAG = re.compile(r"(?:&\S+[ \t]+)?!")
 _REFERENCE = re.compile(
     r"\$\$\{"  # escaped: a literal "${"
     r"|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}"
@@ -44,6 +59,8 @@ class Document:
     data: Any
     lines: dict[Loc, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    #: Where values could not be built (already a problem: not to be reported again as invalid).
+    unread: list[Loc] = field(default_factory=list)
     #: Values that must never appear in a message: secret keys' values, secret env variables.
     secrets: list[str] = field(default_factory=list)
 
@@ -87,17 +104,21 @@ def substitute_env(text: str, environ: Mapping[str, str]) -> tuple[str, list[str
 
 
 def read_yaml(text: str, source: str, environ: Mapping[str, str] | None = None) -> Document:
-    """Parse YAML text; raises ``ConfigError`` for a syntax error, with its line."""
+    """Parse YAML text; raises ``ConfigError`` for a syntax error, with its line. A value that
+    cannot be built is a problem of the document, reported with the validation errors."""
     env = os.environ if environ is None else environ
-    loader = yaml.SafeLoader(text)
+    failure: ConfigError | None = None
     try:
-        try:
-            node = loader.get_single_node()
-        except yaml.MarkedYAMLError as error:
-            raise yaml_syntax_error(source, error, secret_values(env)) from None
-        except yaml.YAMLError as error:  # unmarked: report without a line
-            problem = Problem((), f"YAML error: {error}")
-            raise config_error(source, [problem], secrets=secret_values(env)) from None
+        loader = yaml.SafeLoader(text)  # checks the characters first: this may raise too
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as error:
+        failure = yaml_syntax_error(source, error, secret_values(env))
+    except yaml.YAMLError as error:
+        problem = unmarked_yaml_problem(error, text)
+        failure = config_error(source, [problem], secrets=secret_values(env))
+    if failure is not None:  # raised here, not in the handler: PyYAML's error quotes the line
+        raise failure
+    try:
         builder = _Builder(loader, env)
         if node is None:
             return Document(data={})
@@ -115,6 +136,7 @@ def read_yaml(text: str, source: str, environ: Mapping[str, str] | None = None) 
             data=data,
             lines=builder.lines,
             problems=builder.problems,
+            unread=builder.unread,
             secrets=[*builder.secrets, *secret_values(env)],
         )
     finally:
@@ -145,7 +167,8 @@ def read_mapping(mapping: Mapping[str, Any], environ: Mapping[str, str] | None =
 
 
 class _Builder:
-    """Builds Python data from composed YAML nodes, recording each key's line."""
+    """Builds Python data from composed YAML nodes, recording each key's line and the problems
+    of values that cannot be built (reported at their line, never quoting them)."""
 
     def __init__(self, loader: yaml.SafeLoader, environ: Mapping[str, str]) -> None:
         self.loader = loader
@@ -153,38 +176,74 @@ class _Builder:
         self.lines: dict[Loc, int] = {}
         self.problems: list[Problem] = []
         self.secrets: list[str] = []
+        self.unread: list[Loc] = []
+        self._open: set[int] = set()  # collections being built: an alias back to one is a cycle
 
     def build(self, node: yaml.Node, loc: Loc) -> Any:
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, loc)
-        if isinstance(node, yaml.SequenceNode):
-            items = []
-            for index, item in enumerate(node.value):
-                self.lines.setdefault((*loc, index), item.start_mark.line + 1)
-                items.append(self.build(item, (*loc, index)))
-            return items
         if isinstance(node, yaml.ScalarNode) and node.tag == _STR_TAG:
             text, complaints = substitute_env(str(node.value), self.environ)
             line = node.start_mark.line + 1
             self.problems.extend(Problem(loc, text, line=line) for text in complaints)
             return _keep_secret(text, loc, self.secrets)
-        value = self.loader.construct_object(node, deep=True)
-        if is_secret(loc):
-            self.secrets.append(str(value))
-        return value
+        if isinstance(node, yaml.ScalarNode) and is_secret(loc):
+            self.secrets.append(str(node.value))  # before anything can quote it
+        if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            value = self._construct(node, loc)
+            if value is _UNREADABLE:
+                self.unread.append(loc)
+                return None
+            return value
+        if id(node) in self._open:
+            self.problems.append(Problem(loc, RECURSIVE_ALIAS, line=node.start_mark.line + 1))
+            return None
+        self._open.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, loc)
+            items = []
+            for index, item in enumerate(node.value):
+                self.lines.setdefault((*loc, index), item.start_mark.line + 1)
+                items.append(self.build(item, (*loc, index)))
+            return items
+        finally:
+            self._open.discard(id(node))
+
+    def _construct(self, node: yaml.Node, loc: Loc) -> Any:
+        """PyYAML's own constructor for a tagged or typed value; a failure is a problem worded
+        by us (PyYAML's message quotes the value) and the result is ``_UNREADABLE``."""
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except _BUILD_ERRORS:
+            mark = node.start_mark
+            message = unreadable_value(
+                node.tag,
+                known_tag=node.tag in type(self.loader).yaml_constructors,
+                explicit=bool(_EXPLICIT_TAG.match(mark.buffer or "", mark.pointer)),
+            )
+            self.problems.append(Problem(loc, message, line=mark.line + 1))
+            return _UNREADABLE
 
     def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[Hashable, Any]:
         written = {id(key) for key, _ in node.value if key.tag != _MERGE_TAG}
-        self.loader.flatten_mapping(node)  # resolve "<<: *anchor"; written keys override merged
+        merges = [key.start_mark.line + 1 for key, _ in node.value if key.tag == _MERGE_TAG]
+        try:
+            self.loader.flatten_mapping(node)  # "<<: *anchor"; written keys override merged
+        except yaml.MarkedYAMLError as error:
+            problem = yaml_problem_text(error.problem or "a merge (<<) failed")
+            fix = "merge (<<) only a mapping or a list of mappings"
+            self.problems.append(Problem(loc, f"{problem}; {fix}", line=merges[0]))
+            return {}
         result: dict[Hashable, Any] = {}
         written_at: dict[Hashable, int] = {}
         for key_node, value_node in node.value:
             line = key_node.start_mark.line + 1
-            key = self.loader.construct_object(key_node, deep=True)
-            if not isinstance(key, Hashable):
+            if not isinstance(key_node, yaml.ScalarNode):
                 self.problems.append(
                     Problem(loc, "a key must be a plain name, not a list or mapping", line=line)
                 )
+                continue
+            key = self._construct(key_node, loc)
+            if key is _UNREADABLE:
                 continue
             if id(key_node) in written:
                 if key in written_at:
@@ -207,6 +266,8 @@ def _keep_secret(text: str, loc: Loc, secrets: list[str]) -> str | SecretStr:
     ``SecretStr`` right here, before anything else sees it."""
     if is_secret(loc):
         secrets.append(text)
+    if loc[-1:] == ("base_url",):
+        secrets.extend(url_secrets(text))
     if len(loc) == 3 and loc[0] == "providers" and loc[2] == "api_key":
         return SecretStr(text)
     return text

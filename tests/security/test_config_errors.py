@@ -25,12 +25,6 @@ from tests.security.leaks import ANTHROPIC_KEY_ENV, FakeKeys, assert_exception_c
 
 REFERENCE = f"${{{ANTHROPIC_KEY_ENV}}}"
 
-YAML_TAG_LEAK = (
-    "leak: config/source.py read_yaml builds tagged scalars (construct_object) outside its "
-    "YAML-error handling, and yaml_syntax_error echoes PyYAML's quoted token, so the literal key "
-    "reaches the message (ValueError/ConstructorError with a line snippet, or 'undefined alias')"
-)
-
 
 @dataclass(frozen=True)
 class BrokenConfig:
@@ -38,8 +32,6 @@ class BrokenConfig:
 
     name: str
     entry: str
-    #: Set when the literal-key form is a known leak that the owner has not fixed yet.
-    literal_leak: str | None = None
 
     def text(self, key: str) -> str:
         body = self.entry.format(key=key)
@@ -62,23 +54,18 @@ CASES = (
     BrokenConfig("yaml_bad_indent_of_key_line", "type: anthropic\n  api_key: {key}"),
     BrokenConfig("api_key_is_a_list", "type: anthropic\napi_key: [{key}]"),
     BrokenConfig("api_key_is_a_mapping", "type: anthropic\napi_key: {{value: {key}}}"),
-    BrokenConfig("api_key_with_int_tag", "type: anthropic\napi_key: !!int {key}", YAML_TAG_LEAK),
-    BrokenConfig(
-        "api_key_with_unknown_tag", "type: anthropic\napi_key: !secret {key}", YAML_TAG_LEAK
-    ),
-    BrokenConfig("api_key_as_undefined_alias", "type: anthropic\napi_key: *{key}", YAML_TAG_LEAK),
+    BrokenConfig("api_key_with_int_tag", "type: anthropic\napi_key: !!int {key}"),
+    BrokenConfig("api_key_with_unknown_tag", "type: anthropic\napi_key: !secret {key}"),
+    BrokenConfig("api_key_as_undefined_alias", "type: anthropic\napi_key: *{key}"),
 )
 
 
 def case_params() -> list[Any]:
-    params = []
-    for case in CASES:
-        params.append(pytest.param(case, "reference", id=f"{case.name}-reference"))
-        marks = (
-            [pytest.mark.xfail(strict=True, reason=case.literal_leak)] if case.literal_leak else []
-        )
-        params.append(pytest.param(case, "literal", id=f"{case.name}-literal", marks=marks))
-    return params
+    return [
+        pytest.param(case, written_as, id=f"{case.name}-{written_as}")
+        for case in CASES
+        for written_as in ("reference", "literal")
+    ]
 
 
 @pytest.mark.parametrize(("case", "written_as"), case_params())
@@ -118,14 +105,6 @@ DIRECT_CONSTRUCTIONS: dict[str, Callable[[str], object]] = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "leak: config/models.py _Section.model_config lacks hide_input_in_errors=True, so a "
-        "ValidationError from a model-wide check quotes the input dict with the key's first or "
-        "last characters"
-    ),
-)
 @pytest.mark.parametrize("construction", list(DIRECT_CONSTRUCTIONS))
 def test_config_models_validated_from_plain_data_reject_bad_values_without_the_key(
     construction: str, keys: FakeKeys

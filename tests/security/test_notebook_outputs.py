@@ -102,13 +102,6 @@ def test_saved_notebook_and_ledger_hold_no_key_after_listing_failing_and_answeri
         assert_no_key(side_file.read_bytes(), secured_kernel.keys.all, f"kernel ledger {side_file}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "leak: %llm config PATH shows the raw ValueError of config/source.py read_yaml (a tagged "
-        "api_key scalar is constructed outside its YAML-error handling) with the literal key"
-    ),
-)
 def test_loading_a_broken_config_with_a_literal_key_shows_no_key(
     secured_kernel: SecuredKernel,
 ) -> None:

@@ -90,15 +90,6 @@ def test_embedded_default_config_from_key_variables_shows_no_key(keys: FakeKeys)
         assert_no_key(text, keys.all, f"default config {view}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "gap: a gateway key in options.extra_headers (Portkey, Helicone, Azure api-key) stays a "
-        "plain str in ProviderConfig.options, so repr(config) and model_dump_json() show it; "
-        "config/models.py needs a secret-valued headers field (SecretStr values, handed to the "
-        "SDK client as default_headers)"
-    ),
-)
 def test_a_gateway_key_sent_as_an_extra_header_is_as_hidden_as_api_key(
     keys: FakeKeys, tmp_path: Path
 ) -> None:

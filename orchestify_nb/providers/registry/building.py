@@ -77,15 +77,20 @@ def as_config(
 def build_provider(
     config: OrchestifyConfig, provider_id: str, usage_sink: UsageSink | None, **changes: Any
 ) -> LLMProvider:
-    """One provider from its config entry; unset settings keep the provider's own defaults."""
+    """One provider from its config entry; unset settings keep the provider's own defaults.
+    Extra headers (``headers:`` and ``options.extra_headers``) reach the provider as
+    ``headers=``, still secret, for its SDK client to send with every request."""
     settings = config.providers[provider_id]
     kwargs: dict[str, Any] = {
         "provider_id": provider_id,
         "api_key": settings.api_key,
         "pricing": config.provider_pricing(provider_id),
-        "options": settings.options,
+        "options": settings.request_options(),
         "usage_sink": usage_sink,
     }
+    headers = settings.client_headers()
+    if headers:
+        kwargs["headers"] = headers
     names = _COMMON_SETTINGS + (_LOCAL_SETTINGS if settings.type == "local" else ())
     kwargs.update(
         {name: getattr(settings, name) for name in names if getattr(settings, name) is not None}
