@@ -13,13 +13,13 @@ check) even when its text hides them, and a pickled or inspected error gives the
 
 from __future__ import annotations
 
-import re
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic_core import InitErrorDetails
+
+from orchestify_nb.redaction import MASK, is_secret_name, redact_url, url_secrets
 
 __all__ = [
     "is_secret",
@@ -30,24 +30,6 @@ __all__ = [
     "without_secret_inputs",
 ]
 
-MASK = "***"
-
-#: Key names (YAML keys, header names, query parameters, environment variables) whose values
-#: are secret. ``headers``/``extra_headers`` hold gateway keys: everything under them is secret.
-_SECRET_NAME = re.compile(
-    r"api[_-]?key|secret|password|passwd|credential|authorization"
-    r"|(^|[_-])(auth|token|key|headers)$",
-    re.IGNORECASE,
-)
-#: Query parameters that carry a credential under a name that does not say so (Azure SAS
-#: signatures, Azure Functions keys).
-_SECRET_QUERY_NAMES = frozenset({"sig", "signature", "code"})
-
-
-def is_secret_name(name: str) -> bool:
-    """Whether a key, header, variable or query-parameter name looks like it holds a secret."""
-    return bool(_SECRET_NAME.search(name))
-
 
 def is_secret(loc: tuple[Hashable, ...]) -> bool:
     """Whether a key path names a secret (``api_key``, ``headers.X-Team``, ``*_token`` ...)."""
@@ -57,60 +39,6 @@ def is_secret(loc: tuple[Hashable, ...]) -> bool:
 def secret_values(environ: Mapping[str, str]) -> list[str]:
     """Values of environment variables whose names look secret (``*_API_KEY``, ``*_TOKEN``...)."""
     return [value for name, value in environ.items() if is_secret_name(name)]
-
-
-def redact_url(url: str) -> str:
-    """``url`` with its credentials replaced by ``***``: the ``user:password@`` part, and the
-    values of query (or fragment) parameters named like a secret (``api-key``, ``token``,
-    ``sig``, ``code`` ...). A URL that cannot be parsed is masked whole."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return MASK
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = f"{MASK}@{netloc.rpartition('@')[2]}"
-    return urlunsplit(
-        parts._replace(
-            netloc=netloc,
-            query=_redact_parameters(parts.query),
-            fragment=_redact_parameters(parts.fragment),
-        )
-    )
-
-
-def url_secrets(url: str) -> list[str]:
-    """The credentials written in ``url`` (user info, secret parameter values), for scrubbing
-    them from text that quotes them."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return [url]
-    found = [parts.netloc.rpartition("@")[0]] if "@" in parts.netloc else []
-    if parts.password:
-        found.append(parts.password)
-    for text in (parts.query, parts.fragment):
-        for name, _, value in _parameters(text):
-            if value and _is_secret_parameter(name):
-                found.append(value)
-    return found
-
-
-def _redact_parameters(text: str) -> str:
-    return "&".join(
-        f"{name}={MASK}" if value and _is_secret_parameter(name) else f"{name}{equals}{value}"
-        for name, equals, value in _parameters(text)
-    )
-
-
-def _parameters(text: str) -> list[tuple[str, str, str]]:
-    """``(name, "=", value)`` of each parameter of a query, as written (no decoding: the written
-    text is what must be found and masked)."""
-    return [raw.partition("=") for raw in text.split("&")]
-
-
-def _is_secret_parameter(name: str) -> bool:
-    return is_secret_name(name) or name.lower() in _SECRET_QUERY_NAMES
 
 
 def without_secret_inputs(

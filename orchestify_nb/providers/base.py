@@ -37,6 +37,7 @@ from orchestify_nb.providers.types import (
     ToolCallDelta,
     ToolSpec,
 )
+from orchestify_nb.redaction import redact_url, url_secrets
 from orchestify_nb.usage.context import current_call_context
 from orchestify_nb.usage.record import CallStatus, UsageRecord
 
@@ -194,7 +195,12 @@ class LLMProvider(ABC):
         return self._api_key is not None and bool(self._api_key.get_secret_value())
 
     def _secret_values(self) -> list[str]:
-        return [self._api_key.get_secret_value()] if self._api_key is not None else []
+        """Every secret this provider holds, for scrubbing error text: the key, and any
+        credentials written into ``base_url``."""
+        secrets = [self._api_key.get_secret_value()] if self._api_key is not None else []
+        if self.base_url:
+            secrets.extend(url_secrets(self.base_url))
+        return secrets
 
     def _plain_api_key(self) -> str | None:
         """The key for the SDK client constructor, and for nothing else."""
@@ -404,7 +410,7 @@ class LLMProvider(ABC):
 
     def __repr__(self) -> str:
         key = "set" if self.has_api_key else "missing"
-        base = f", base_url={self.base_url!r}" if self.base_url else ""
+        base = f", base_url={redact_url(self.base_url)!r}" if self.base_url else ""
         return (
             f"{type(self).__name__}(provider_id={self.provider_id!r}, "
             f"default_model={self.default_model!r}{base}, api_key={key})"

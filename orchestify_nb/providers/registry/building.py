@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from orchestify_nb.providers.base import LLMProvider
 from orchestify_nb.providers.errors import ConfigError, redact
 from orchestify_nb.providers.registry.reporting import plural
+from orchestify_nb.redaction import url_secrets
 
 if TYPE_CHECKING:
     from orchestify_nb.config import OrchestifyConfig, ProviderConfig
@@ -189,9 +190,16 @@ def _failures_error(
         f"{len(failures)} of {plural(total, 'provider')}{source} {what}: "
         f"{'; '.join(parts)}. Fix: {fix}."
     )
-    keys = [
-        p.api_key.get_secret_value()
-        for p in (config.providers.values() if config else ())
-        if p.api_key is not None
-    ]
-    return ConfigError(redact(text, keys))
+    return ConfigError(redact(text, _config_secrets(config)))
+
+
+def _config_secrets(config: OrchestifyConfig | None) -> list[str]:
+    """Every secret the providers' config holds: keys, header values, credentials in URLs."""
+    secrets: list[str] = []
+    for provider in config.providers.values() if config is not None else ():
+        if provider.api_key is not None:
+            secrets.append(provider.api_key.get_secret_value())
+        secrets.extend(value.get_secret_value() for value in provider.client_headers().values())
+        if provider.base_url:
+            secrets.extend(url_secrets(provider.base_url))
+    return secrets

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from orchestify_nb.providers.base import LLMProvider
 from orchestify_nb.providers.types import TokenUsage
+from orchestify_nb.redaction import redact_url
 
 __all__ = ["ProviderInfo", "plural", "provider_info", "usage_text"]
 
@@ -54,7 +55,7 @@ def provider_info(provider_id: str, provider: LLMProvider, is_default: bool) -> 
         default_model=model,
         capabilities=tuple(name for name, supports in checks if supports(model)),
         key_present=key_present,
-        base_url=provider.base_url,
+        base_url=redact_url(provider.base_url) if provider.base_url else None,
         is_default=is_default,
     )
 
