@@ -29,6 +29,7 @@ class ResolvedReply:
 
     text: str
     thinking: str
+    redacted_thinking: str
     tool_calls: tuple[ToolCall, ...]
     model: str
     input_tokens: int
@@ -113,6 +114,7 @@ def resolve_reply(
     return ResolvedReply(
         text=reply.text,
         thinking=reply.thinking,
+        redacted_thinking=reply.redacted_thinking,
         tool_calls=tuple(reply.tool_calls),
         model=reply.model or requested_model,
         input_tokens=input_tokens,

@@ -39,10 +39,14 @@ class Reply:
     is sent as each API's own value (``end_turn``/``max_tokens``/``tool_use`` for Anthropic).
     ``chunk_chars`` sets the size of each streamed text, thinking or argument-JSON delta;
     delays left as ``None`` take the emulator's defaults. ``model=None`` echoes the requested model.
+    ``redacted_thinking`` is the opaque ``data`` of an Anthropic ``redacted_thinking`` block sent
+    after the thinking (the OpenAI API has no such thing and ignores it). With ``reasoning_tokens``
+    (or thinking) set, Anthropic usage carries ``output_tokens_details.thinking_tokens``.
     """
 
     text: str = ""
     thinking: str = ""
+    redacted_thinking: str = ""
     tool_calls: list[ToolCall] = field(default_factory=list)
     input_tokens: int | None = None
     output_tokens: int | None = None

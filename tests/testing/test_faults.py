@@ -118,6 +118,16 @@ async def test_http_error_gives_a_bad_request_in_each_shape(
         await gpt.chat.completions.create(**GPT_ARGS)
 
 
+async def test_a_422_is_an_invalid_request_error_in_the_anthropic_shape(
+    llm_emulator: LLMEmulator, claude: anthropic.AsyncAnthropic
+) -> None:
+    llm_emulator.enqueue(Fault.http_error(422, "unprocessable"))
+    with pytest.raises(anthropic.UnprocessableEntityError, match="unprocessable") as caught:
+        await claude.messages.create(**CLAUDE_ARGS)
+    assert caught.value.status_code == 422
+    assert caught.value.body["error"]["type"] == "invalid_request_error"  # type: ignore[index]
+
+
 async def test_invalid_requests_get_the_real_apis_400(
     llm_emulator: LLMEmulator, claude: anthropic.AsyncAnthropic, gpt: openai.AsyncOpenAI
 ) -> None:

@@ -54,6 +54,8 @@ def _check_anthropic_message(message: anthropic.types.Message) -> None:
     # Anthropic's input_tokens excludes the cache: 1200 total = 50 + 1000 read + 150 written.
     assert (usage.input_tokens, usage.cache_read_input_tokens) == (50, 1000)
     assert (usage.cache_creation_input_tokens, usage.output_tokens) == (150, 90)
+    assert usage.output_tokens_details is not None
+    assert usage.output_tokens_details.thinking_tokens == 40  # inside the 90
 
 
 async def test_anthropic_message_carries_thinking_tool_use_and_cache_usage(
@@ -69,8 +71,13 @@ async def test_anthropic_stream_sends_thinking_signature_and_partial_json_deltas
     llm_emulator.enqueue(RICH)
     delta_types: list[str] = []
     partial_json: list[str] = []
+    thinking_so_far: list[int] = []
     async with claude.messages.stream(**ANTHROPIC_ARGS) as stream:
         async for event in stream:
+            if event.type in ("message_start", "message_delta"):
+                usage = event.message.usage if event.type == "message_start" else event.usage
+                assert usage.output_tokens_details is not None
+                thinking_so_far.append(usage.output_tokens_details.thinking_tokens)
             if event.type == "content_block_delta":
                 delta_types.append(event.delta.type)
                 if event.delta.type == "input_json_delta":
@@ -81,7 +88,19 @@ async def test_anthropic_stream_sends_thinking_signature_and_partial_json_deltas
     )
     assert len(partial_json) > 1
     assert json.loads("".join(partial_json)) == WEATHER.arguments
+    assert thinking_so_far == [0, 40]  # nothing generated at message_start; all by the end
     _check_anthropic_message(final)
+
+
+async def test_anthropic_usage_has_no_thinking_details_without_thinking(
+    llm_emulator: LLMEmulator, claude: anthropic.AsyncAnthropic
+) -> None:
+    llm_emulator.enqueue(Reply(text="Plain."), Reply(text="Plain."))
+    message = await claude.messages.create(**ANTHROPIC_ARGS)
+    async with claude.messages.stream(**ANTHROPIC_ARGS) as stream:
+        streamed = await stream.get_final_message()
+    assert message.usage.output_tokens_details is None
+    assert streamed.usage.output_tokens_details is None
 
 
 def _check_openai_usage(usage: openai.types.CompletionUsage | None) -> None:
