@@ -167,6 +167,7 @@ def build_response(
     tool_calls: list[ToolCall],
     finish_reason: str | None,
     raw: Any,
+    provider_blocks: tuple[dict[str, Any], ...] = (),
 ) -> LLMResponse:
     """The final answer, with the usage the provider folded into ``progress``."""
     return LLMResponse(
@@ -181,6 +182,7 @@ def build_response(
         reasoning_tokens=progress.reasoning_tokens,
         tool_calls=tool_calls,
         thinking=thinking,
+        provider_blocks=provider_blocks,
     )
 
 

@@ -156,11 +156,15 @@ class ClaudeProvider(SDKClientProvider):
         text: list[str] = []
         thinking: list[str] = []
         tool_calls: list[ToolCall] = []
+        signed: list[dict[str, Any]] = []
         for block in message.content:
             if block.type == "text":
                 text.append(block.text)
             elif block.type == "thinking":
                 thinking.append(block.thinking)
+                signed.append(thinking_block(block.thinking, block.signature))
+            elif block.type == "redacted_thinking":
+                signed.append({"type": "redacted_thinking", "data": block.data})
             elif block.type == "tool_use":
                 arguments = block.input if isinstance(block.input, dict) else {}
                 tool_calls.append(ToolCall(id=block.id, name=block.name, arguments=arguments))
@@ -171,6 +175,7 @@ class ClaudeProvider(SDKClientProvider):
             tool_calls=tool_calls,
             finish_reason=map_finish_reason(FINISH_REASONS, message.stop_reason),
             raw=message,
+            provider_blocks=tuple(signed),
         )
 
     async def _stream(
@@ -183,6 +188,10 @@ class ClaudeProvider(SDKClientProvider):
         tool_heads: list[tuple[str, str]] = []  # (id, name) per tool call, in order
         tool_arguments: list[list[str]] = []
         tool_by_block: dict[int, int] = {}
+        # Thinking and redacted_thinking blocks by content-block index, for the next request;
+        # a thinking block's text is kept as parts until the end.
+        signed: dict[int, dict[str, Any]] = {}
+        signed_text: dict[int, list[str]] = {}
         uncached_input = 0
         stop_reason: str | None = None
         try:
@@ -196,7 +205,10 @@ class ClaudeProvider(SDKClientProvider):
                         yield StreamEvent("text", piece)
                     elif delta.type == "thinking_delta":
                         thinking.append(delta.thinking)
+                        signed_text[event.index].append(delta.thinking)
                         yield StreamEvent("thinking", delta.thinking)
+                    elif delta.type == "signature_delta":
+                        signed[event.index]["signature"] += delta.signature
                     elif delta.type == "input_json_delta":
                         index = tool_by_block[event.index]
                         tool_arguments[index].append(delta.partial_json)
@@ -215,9 +227,14 @@ class ClaudeProvider(SDKClientProvider):
                     elif block.type == "text" and block.text:
                         text.append(block.text)
                         yield StreamEvent("text", block.text)
-                    elif block.type == "thinking" and block.thinking:
-                        thinking.append(block.thinking)
-                        yield StreamEvent("thinking", block.thinking)
+                    elif block.type == "thinking":
+                        signed[event.index] = thinking_block("", block.signature or "")
+                        signed_text[event.index] = [block.thinking] if block.thinking else []
+                        if block.thinking:
+                            thinking.append(block.thinking)
+                            yield StreamEvent("thinking", block.thinking)
+                    elif block.type == "redacted_thinking":
+                        signed[event.index] = {"type": "redacted_thinking", "data": block.data}
                 elif kind == "message_start":
                     progress.model = event.message.model
                     uncached_input = fold_usage(progress, event.message.usage, uncached_input)
@@ -238,6 +255,12 @@ class ClaudeProvider(SDKClientProvider):
                 tool_calls=tool_calls,
                 finish_reason=map_finish_reason(FINISH_REASONS, stop_reason),
                 raw=None,
+                provider_blocks=tuple(
+                    {**block, "thinking": "".join(signed_text[index])}
+                    if block["type"] == "thinking"
+                    else block
+                    for index, block in sorted(signed.items())
+                ),
             )
         )
 
@@ -279,9 +302,18 @@ def thinking_problem(request: LLMRequest) -> OptionProblem | None:
     return None
 
 
+def thinking_block(thinking: str, signature: str) -> dict[str, Any]:
+    """A signed thinking block as the Messages API takes it back."""
+    return {"type": "thinking", "thinking": thinking, "signature": signature}
+
+
 def to_anthropic_messages(messages: list[LLMMessage]) -> list[dict[str, Any]]:
     """Our turns as Messages API turns: tool calls become ``tool_use`` blocks on the assistant
-    turn, and consecutive ``tool`` results are gathered into one user turn, as the API requires."""
+    turn, and consecutive ``tool`` results are gathered into one user turn, as the API requires.
+
+    An assistant turn's ``provider_blocks`` (its signed thinking) come first in its content,
+    unchanged: with extended thinking on, the API refuses tool results whose assistant turn does
+    not start with the thinking that led to the calls."""
     turns: list[dict[str, Any]] = []
     for message in messages:
         if message.role == "tool":
@@ -294,10 +326,10 @@ def to_anthropic_messages(messages: list[LLMMessage]) -> list[dict[str, Any]]:
                 turns[-1]["content"].append(result)
             else:
                 turns.append({"role": "user", "content": [result]})
-        elif message.role == "assistant" and message.tool_calls:
-            blocks: list[dict[str, Any]] = (
-                [{"type": "text", "text": message.content}] if message.content else []
-            )
+        elif message.role == "assistant" and (message.tool_calls or message.provider_blocks):
+            blocks = list(message.provider_blocks)
+            if message.content:
+                blocks.append({"type": "text", "text": message.content})
             blocks.extend(
                 {"type": "tool_use", "id": call.id, "name": call.name, "input": call.arguments}
                 for call in message.tool_calls

@@ -49,12 +49,19 @@ class LLMMessage:
 
     ``tool_calls`` is set on assistant turns that called tools; a ``tool`` turn answers the call
     named by ``tool_call_id`` with ``content`` as the result.
+
+    ``provider_blocks`` is opaque provider content of an assistant turn, replayed verbatim when
+    the conversation is sent again: Claude's signed ``thinking``/``redacted_thinking`` blocks,
+    which the API requires back with the tool results when extended thinking is on. Take them
+    from ``LLMResponse.to_message()``; never build or edit them. A provider that does not know
+    them ignores them.
     """
 
     role: Role
     content: str
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None
+    provider_blocks: tuple[dict[str, Any], ...] = field(default=(), repr=False)
 
 
 @dataclass(slots=True)
@@ -65,6 +72,8 @@ class LLMResponse:
     ``cache_write_tokens`` say how many of them were read from or written to the prompt cache.
     ``reasoning_tokens`` are included in ``tokens_output``. ``cost_usd`` is ``None`` (and
     ``priced`` False) when no price is known for the model: unknown is never reported as $0.
+    ``provider_blocks`` is opaque provider content the next request must carry back (see
+    ``LLMMessage``); ``to_message()`` turns the answer into the assistant turn that does so.
     """
 
     content: str
@@ -86,10 +95,21 @@ class LLMResponse:
     provider_id: str | None = None
     model_requested: str | None = None
     record_id: str | None = None
+    provider_blocks: tuple[dict[str, Any], ...] = field(default=(), repr=False)
 
     @property
     def total_tokens(self) -> int:
         return self.tokens_input + self.tokens_output
+
+    def to_message(self) -> LLMMessage:
+        """This answer as the assistant turn of the conversation, so a tool loop continues with
+        ``messages.append(response.to_message())``: text, tool calls and provider blocks."""
+        return LLMMessage(
+            role="assistant",
+            content=self.content,
+            tool_calls=tuple(self.tool_calls),
+            provider_blocks=self.provider_blocks,
+        )
 
     def __str__(self) -> str:
         return self.content

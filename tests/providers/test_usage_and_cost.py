@@ -85,20 +85,39 @@ async def test_stream_counts_cache_tokens_and_prices_them_to_the_cent(
     assert record.time_to_first_token_s is not None
 
 
+REASONING_REPLY = Reply(
+    text="42.",
+    thinking="Let me weigh the options carefully. " * 5,
+    output_tokens=300,
+    reasoning_tokens=250,
+)
+
+
 async def test_reasoning_tokens_are_reported_inside_output_tokens(
-    provider: LLMProvider, llm_emulator: LLMEmulator, backend: Backend
+    provider: LLMProvider, llm_emulator: LLMEmulator, isolated_ledger: Ledger
 ) -> None:
-    if backend.speaks_anthropic:
-        pytest.skip("the emulator's Anthropic usage has no output_tokens_details.thinking_tokens")
-    thinking = "Let me weigh the options carefully. " * 5
-    llm_emulator.enqueue(
-        Reply(text="42.", thinking=thinking, output_tokens=300, reasoning_tokens=250)
-    )
+    llm_emulator.enqueue(REASONING_REPLY)
 
     response = await provider.complete("Think, then answer.")
 
     assert response.tokens_output == 300
     assert response.reasoning_tokens == 250
+    [record] = isolated_ledger.records()
+    assert record.reasoning_tokens == 250
+
+
+async def test_streamed_reasoning_tokens_are_reported_inside_output_tokens(
+    provider: LLMProvider, llm_emulator: LLMEmulator, isolated_ledger: Ledger
+) -> None:
+    llm_emulator.enqueue(REASONING_REPLY)
+
+    events = [event async for event in provider.stream("Think, then answer.")]
+
+    final = events[-1].response
+    assert final is not None
+    assert (final.tokens_output, final.reasoning_tokens) == (300, 250)
+    [record] = isolated_ledger.records()
+    assert record.reasoning_tokens == 250
 
 
 async def test_provider_totals_add_up_every_call(
