@@ -1,5 +1,6 @@
-"""What the SDK-backed providers share: importing an optional SDK, one client per event loop,
-the final response and stop-reason helpers, and option checks made before anything is sent.
+"""What the SDK-backed providers share: importing an optional SDK, extra headers held as
+secrets, one client per event loop over one TLS context per process, the final response and
+stop-reason helpers, and option checks made before anything is sent.
 
 The SDK exception table lives next door, in ``_sdk_errors``.
 """
@@ -10,7 +11,9 @@ import asyncio
 import importlib
 import json
 import os
+import ssl
 import sys
+import threading
 import weakref
 from collections.abc import Callable, Mapping
 from functools import cached_property
@@ -58,6 +61,70 @@ def resolve_api_key(key: SecretStr | None, env_var: str | None) -> SecretStr | N
     return SecretStr(value) if value else key
 
 
+_ssl_contexts: dict[str, ssl.SSLContext] = {}
+_ssl_lock = threading.Lock()
+
+
+def shared_ssl_context(sdk: ModuleType) -> ssl.SSLContext:
+    """The TLS context the SDK's HTTP clients would each build, built once per process.
+
+    The magics run every call on a fresh event loop, so every call builds a new SDK client, and
+    the SDK's default client spends most of its construction time loading CA certificates into a
+    new ``ssl.SSLContext``. This one is made by the SDK's own HTTP package
+    (``create_ssl_context()`` with its defaults: ``SSL_CERT_FILE``/``SSL_CERT_DIR`` when set, the
+    system store otherwise, truststore on macOS and Windows), so verification is exactly the
+    SDK's; those variables are read once, when the first client is built. A context is safe to
+    share between threads and event loops.
+    """
+    package = _http_package(sdk)
+    context = _ssl_contexts.get(package.__name__)
+    if context is None:
+        with _ssl_lock:
+            context = _ssl_contexts.get(package.__name__)
+            if context is None:
+                context = _ssl_contexts[package.__name__] = package.create_ssl_context()
+    return context
+
+
+def _http_package(sdk: ModuleType) -> ModuleType:
+    """The HTTP package (``httpx2`` for anthropic 2.x and openai 3.x, ``httpx`` before) whose
+    ``AsyncClient`` the SDK's ``DefaultAsyncHttpxClient`` extends."""
+    for base in sdk.DefaultAsyncHttpxClient.__mro__:
+        if base.__name__ == "AsyncClient":
+            return sys.modules[base.__module__.partition(".")[0]]
+    raise TypeError(f"{sdk.__name__}.DefaultAsyncHttpxClient is not an AsyncClient")
+
+
+def hold_headers(headers: Mapping[str, SecretStr | str] | None) -> dict[str, SecretStr]:
+    """Extra headers as secrets: they often carry a gateway's key (``Helicone-Auth``, Azure's
+    ``api-key``, ``x-portkey-api-key``)."""
+    return {
+        name: value if isinstance(value, SecretStr) else SecretStr(value)
+        for name, value in (headers or {}).items()
+    }
+
+
+class HeaderSendingProvider(LLMProvider):
+    """A provider that sends configured extra HTTP ``headers`` with every request.
+
+    The values are held as ``SecretStr`` and scrubbed from error text like the API key; only the
+    SDK client constructor (or the LiteLLM call) sees them in plain text.
+    """
+
+    def __init__(
+        self, *, headers: Mapping[str, SecretStr | str] | None = None, **settings: Any
+    ) -> None:
+        super().__init__(**settings)
+        self._headers = hold_headers(headers)
+
+    def _secret_values(self) -> list[str]:
+        return super()._secret_values() + [v.get_secret_value() for v in self._headers.values()]
+
+    def _plain_headers(self) -> dict[str, str]:
+        """The headers for the client constructor or the call, and for nothing else."""
+        return {name: value.get_secret_value() for name, value in self._headers.items()}
+
+
 class ClientPerLoop(Generic[ClientT]):
     """One SDK client per running event loop, created on first use.
 
@@ -90,10 +157,11 @@ class ClientPerLoop(Generic[ClientT]):
 NO_KEY_PLACEHOLDER = "no-key-needed"
 
 
-class SDKClientProvider(LLMProvider):
+class SDKClientProvider(HeaderSendingProvider):
     """A provider that talks through one vendor SDK client class (``AsyncAnthropic``,
     ``AsyncOpenAI``): the client is built on first use per event loop with the SDK's own retries
-    off, and the SDK's exceptions are mapped by the shared table."""
+    off, the configured headers as its default headers and the process's shared TLS context,
+    and the SDK's exceptions are mapped by the shared table."""
 
     #: Module to import, extra that installs it, and the async client class in it.
     sdk_module: ClassVar[str]
@@ -141,6 +209,9 @@ class SDKClientProvider(LLMProvider):
             base_url=self.base_url,
             timeout=self.timeout,
             max_retries=0,
+            default_headers=self._plain_headers() or None,
+            # The SDK's own HTTP client class, so its timeouts, limits and keep-alive stay.
+            http_client=sdk.DefaultAsyncHttpxClient(verify=shared_ssl_context(sdk)),
         )
 
     async def aclose(self) -> None:

@@ -10,15 +10,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import weakref
 from collections.abc import AsyncIterator
 from types import ModuleType
 from typing import Any, ClassVar
 
-from orchestify_nb.providers._sdk import import_sdk, raise_option_problem, unknown_options
+from orchestify_nb.providers._sdk import (
+    HeaderSendingProvider,
+    import_sdk,
+    raise_option_problem,
+    unknown_options,
+)
 from orchestify_nb.providers._sdk_errors import map_sdk_error
-from orchestify_nb.providers.base import LLMProvider
 from orchestify_nb.providers.claude import thinking_problem
-from orchestify_nb.providers.errors import ProviderError
+from orchestify_nb.providers.errors import ProviderError, redact
 from orchestify_nb.providers.openai_provider import (
     PASSTHROUGH_OPTIONS as OPENAI_OPTIONS,
 )
@@ -48,8 +53,31 @@ _NOISY_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm")
 _configured: ModuleType | None = None
 
 
+class _ScrubProviderSecrets(logging.Filter):
+    """Removes every live ``LiteLLMProvider``'s key and header values from LiteLLM's own log
+    lines: its DEBUG request dump masks the key headers it knows but prints any other header
+    (``Helicone-Auth``, a gateway token) as sent, should someone turn its loggers up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.providers: weakref.WeakSet[LiteLLMProvider] = weakref.WeakSet()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets = [secret for p in list(self.providers) for secret in p._secret_values()]
+        if secrets:
+            message = record.getMessage()
+            scrubbed = redact(message, secrets)
+            if scrubbed != message:
+                record.msg, record.args = scrubbed, None
+        return True
+
+
+_log_scrubber = _ScrubProviderSecrets()
+
+
 def import_litellm() -> ModuleType:
-    """Import LiteLLM once, configured for a library: offline cost map, quiet, no own retries."""
+    """Import LiteLLM once, configured for a library: offline cost map, quiet (and scrubbed),
+    no own retries."""
     global _configured
     if _configured is None:
         os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -58,6 +86,7 @@ def import_litellm() -> ModuleType:
         litellm.num_retries = 0
         for name in _NOISY_LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)
+            logging.getLogger(name).addFilter(_log_scrubber)
         _configured = litellm
     return _configured
 
@@ -66,26 +95,37 @@ def _is_claude(model: str) -> bool:
     return "claude" in model.rsplit("/", 1)[-1]
 
 
-class LiteLLMProvider(LLMProvider):
+class LiteLLMProvider(HeaderSendingProvider):
     """Models named the LiteLLM way (``provider/model``, e.g. ``anthropic/claude-sonnet-4-6``).
 
     ``base_url`` becomes LiteLLM's ``api_base``; the key, when given, is passed through, else
-    LiteLLM reads the backend's own environment variable.
+    LiteLLM reads the backend's own environment variable. ``headers`` go with every call as
+    LiteLLM's ``extra_headers`` (a per-call ``extra_headers=`` option adds to them).
     """
 
     provider_type: ClassVar[str] = "litellm"
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        _log_scrubber.providers.add(self)
 
     def supports_tools(self, model: str | None = None) -> bool:
         return True
 
     def supports_thinking(self, model: str | None = None) -> bool:
+        """Claude and OpenAI reasoning models by name, other models by LiteLLM's model map.
+
+        The map is read from the JSON file LiteLLM ships (``pricing.litellm_model_info``), not by
+        importing LiteLLM, which takes seconds: pickers and option checks ask this per model.
+        A model the map does not know is taken not to reason.
+        """
+        from orchestify_nb.pricing import litellm_model_info
+
         name = model or self.default_model or ""
         if _is_claude(name) or is_reasoning_model(name):
             return True
-        try:
-            return bool(import_litellm().supports_reasoning(model=name))
-        except Exception:  # an unmapped model: LiteLLM raises rather than answering no
-            return False
+        info = litellm_model_info(name) if name else None
+        return info is not None and info.get("supports_reasoning") is True
 
     async def _prepare(self) -> None:
         """Import LiteLLM in a worker thread the first time: it takes seconds."""
@@ -126,6 +166,9 @@ class LiteLLMProvider(LLMProvider):
             else:
                 arguments["reasoning_effort"] = reasoning_effort(request.thinking)
         arguments.update(request.options)
+        headers = self._plain_headers()
+        if headers:
+            arguments["extra_headers"] = {**headers, **(request.options.get("extra_headers") or {})}
         return arguments
 
     async def _complete(self, request: LLMRequest, progress: StreamProgress) -> LLMResponse:

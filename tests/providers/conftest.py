@@ -7,7 +7,9 @@ isolated default ledger that ``tests/conftest.py`` gives every test.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,10 +22,24 @@ from orchestify_nb.providers.openai_provider import OpenAIProvider
 from orchestify_nb.testing import LLMEmulator
 from orchestify_nb.testing.pytest_plugin import llm_emulator
 
-__all__ = ["Backend", "backend", "llm_emulator", "make_provider", "provider"]
+__all__ = ["Backend", "backend", "llm_emulator", "make_provider", "provider", "python_output"]
 
 #: Distinctive, so a test can prove it never shows up in an error, a repr or a log.
 SECRET_KEY = "sk-ant-test-SECRETSECRET"
+
+
+def python_output(code: str, env: Mapping[str, str] | None = None) -> str:
+    """What ``code`` prints in a fresh interpreter: for what only a new process shows (which
+    modules an import pulls in, state built once per process)."""
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        env=None if env is None else dict(env),
+    )
+    return result.stdout
 
 
 @dataclass(frozen=True)

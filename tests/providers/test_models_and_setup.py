@@ -4,8 +4,7 @@ clients that follow the event loop they are used on."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
+import os
 
 import pytest
 
@@ -22,6 +21,7 @@ from orchestify_nb.providers.litellm_provider import LiteLLMProvider
 from orchestify_nb.providers.openai_provider import OpenAIProvider, reasoning_effort
 from orchestify_nb.testing import LLMEmulator, Reply
 from orchestify_nb.usage.ledger import Ledger
+from tests.providers.conftest import python_output
 
 
 def test_claude_refuses_a_model_that_is_not_claude_with_a_hint() -> None:
@@ -90,6 +90,39 @@ def test_thinking_support_follows_the_model() -> None:
         claude.build_request("hi", model="claude-3-5-haiku-latest", thinking=2048)
 
 
+#: LiteLLM model names whose thinking support comes from its model map, not from their name.
+MAPPED_MODELS = {
+    "deepseek/deepseek-reasoner": True,
+    "gemini/gemini-2.5-pro": True,
+    "gemini/gemini-2.0-flash": False,
+    "mistral/mistral-large-latest": False,
+    "ollama/no-such-model": False,  # not in the map
+}
+
+
+def test_litellm_answers_thinking_support_from_its_model_map_without_importing_it() -> None:
+    code = (
+        "import sys\n"
+        "from orchestify_nb.providers.litellm_provider import LiteLLMProvider\n"
+        "provider = LiteLLMProvider()\n"
+        f"print([provider.supports_thinking(m) for m in {list(MAPPED_MODELS)!r}])\n"
+        "print('litellm' in sys.modules)\n"
+    )
+    answers, imported = python_output(code).splitlines()
+    assert answers == str(list(MAPPED_MODELS.values()))
+    assert imported == "False"
+
+
+def test_litellm_thinking_support_agrees_with_litellms_own_answer() -> None:
+    from orchestify_nb.providers.litellm_provider import import_litellm
+
+    litellm = import_litellm()
+    provider = LiteLLMProvider()
+
+    for model in MAPPED_MODELS:
+        assert provider.supports_thinking(model) == litellm.supports_reasoning(model=model), model
+
+
 @pytest.mark.parametrize("sampling", [{"temperature": 0.2}, {"top_p": 0.9}, {"top_k": 5}])
 async def test_claude_refuses_sampling_options_the_current_api_rejects(
     llm_emulator: LLMEmulator, sampling: dict[str, float]
@@ -146,11 +179,7 @@ def test_importing_the_provider_modules_imports_no_sdk() -> None:
         "ClaudeProvider(api_key='k'); OpenAIProvider(api_key='k'); LiteLLMProvider()\n"
         "print(sorted(m for m in ('anthropic', 'openai', 'litellm') if m in sys.modules))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
-
-    assert result.stdout.strip() == "[]"
+    assert python_output(code).strip() == "[]"
 
 
 def test_litellm_is_imported_with_its_offline_cost_map_and_no_retries() -> None:
@@ -161,12 +190,8 @@ def test_litellm_is_imported_with_its_offline_cost_map_and_no_retries() -> None:
         "print(os.environ['LITELLM_LOCAL_MODEL_COST_MAP'], litellm.num_retries,"
         " litellm.suppress_debug_info)\n"
     )
-    env = {k: v for k, v in __import__("os").environ.items() if k != "LITELLM_LOCAL_MODEL_COST_MAP"}
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
-    )
-
-    assert result.stdout.split() == ["True", "0", "True"]
+    env = {k: v for k, v in os.environ.items() if k != "LITELLM_LOCAL_MODEL_COST_MAP"}
+    assert python_output(code, env).split() == ["True", "0", "True"]
 
 
 async def test_a_missing_key_fails_before_sending_and_names_the_variable(
