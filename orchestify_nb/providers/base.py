@@ -15,10 +15,12 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import SecretStr
 
+from orchestify_nb.providers.accounting import partial_response, usage_record
 from orchestify_nb.providers.errors import (
     ModelNotSupportedError,
     ProviderError,
@@ -38,7 +40,6 @@ from orchestify_nb.providers.types import (
     ToolSpec,
 )
 from orchestify_nb.redaction import redact_url, url_secrets
-from orchestify_nb.usage.context import current_call_context
 from orchestify_nb.usage.record import CallStatus, UsageRecord
 
 if TYPE_CHECKING:
@@ -480,7 +481,10 @@ class LLMProvider(ABC):
     def _check_budget(self) -> None:
         self.usage_sink.check_budget(self.provider_id)
 
-    def _finish(self, request: LLMRequest, response: LLMResponse, started_wall: Any) -> LLMResponse:
+    def _finish(
+        self, request: LLMRequest, response: LLMResponse, started_wall: datetime
+    ) -> LLMResponse:
+        """Price a finished call, stamp it with its provenance and record it."""
         quote = self._price(response)
         response.cost_usd, response.priced, response.price_source = (
             quote.cost_usd,
@@ -489,22 +493,16 @@ class LLMProvider(ABC):
         )
         response.provider_id = self.provider_id
         response.model_requested = request.model
-        record = self._record(
-            request,
-            status="ok",
-            started_wall=started_wall,
-            model=response.model,
-            input_tokens=response.tokens_input,
-            output_tokens=response.tokens_output,
-            cache_read_tokens=response.cache_read_tokens,
-            cache_write_tokens=response.cache_write_tokens,
-            reasoning_tokens=response.reasoning_tokens,
-            quote=quote,
-            latency_s=response.latency_s,
-            time_to_first_token_s=response.time_to_first_token_s,
-            finish_reason=response.finish_reason,
+        response.record_id = self._record(
+            usage_record(
+                provider_id=self.provider_id,
+                provider_type=self.provider_type,
+                model_requested=request.model,
+                response=response,
+                quote=quote,
+                started_at=started_wall,
+            )
         )
-        response.record_id = record.id
         self._log.debug(
             "%s: %d in / %d out tokens, cost %s, %.3fs",
             response.model,
@@ -521,73 +519,34 @@ class LLMProvider(ABC):
         progress: StreamProgress,
         status: CallStatus,
         error: ProviderError | None,
-        started_wall: Any,
+        started_wall: datetime,
         started: float,
     ) -> None:
-        partial = LLMResponse(
-            content=progress.text,
-            model=progress.model or request.model,
-            tokens_input=progress.tokens_input,
-            tokens_output=progress.tokens_output,
-            cache_read_tokens=progress.cache_read_tokens,
-            cache_write_tokens=progress.cache_write_tokens,
-            reasoning_tokens=progress.reasoning_tokens,
-        )
+        """Record a failed or cancelled call with whatever usage the provider had reported."""
+        partial = partial_response(progress, request.model, time.perf_counter() - started)
+        if progress.first_token_at is not None:
+            partial.time_to_first_token_s = progress.first_token_at - started
         quote = self._price(partial) if partial.tokens_input or partial.tokens_output else None
         self._record(
-            request,
-            status=status,
-            started_wall=started_wall,
-            model=partial.model,
-            input_tokens=partial.tokens_input,
-            output_tokens=partial.tokens_output,
-            cache_read_tokens=partial.cache_read_tokens,
-            cache_write_tokens=partial.cache_write_tokens,
-            reasoning_tokens=partial.reasoning_tokens,
-            quote=quote,
-            latency_s=time.perf_counter() - started,
-            time_to_first_token_s=(
-                progress.first_token_at - started if progress.first_token_at else None
-            ),
-            finish_reason="cancelled" if status == "cancelled" else "error",
-            error_type=type(error).__name__ if error else None,
+            usage_record(
+                provider_id=self.provider_id,
+                provider_type=self.provider_type,
+                model_requested=request.model,
+                response=partial,
+                quote=quote,
+                started_at=started_wall,
+                status=status,
+                error_type=type(error).__name__ if error else None,
+            )
         )
         if error is not None:
             self._log.warning("%s failed: %s", request.model, error)
 
-    def _record(
-        self,
-        request: LLMRequest,
-        *,
-        status: CallStatus,
-        started_wall: Any,
-        model: str,
-        quote: PriceQuote | None,
-        error_type: str | None = None,
-        **counts: Any,
-    ) -> UsageRecord:
-        context = current_call_context()
-        record = UsageRecord(
-            provider_id=self.provider_id,
-            provider_type=self.provider_type,
-            model_requested=request.model,
-            model=model,
-            started_at=started_wall,
-            finished_at=UsageRecord.now(),
-            status=status,
-            cost_usd=quote.cost_usd if quote else None,
-            priced=quote.priced if quote else False,
-            price_source=quote.source if quote else None,
-            error_type=error_type,
-            agent=context.agent,
-            tag=context.tag,
-            notebook_path=context.notebook_path,
-            cell_execution_count=context.cell_execution_count,
-            **counts,
-        )
+    def _record(self, record: UsageRecord) -> str:
+        """Fold the row into this provider's totals and write it to the ledger."""
         self._usage.add_record(record)
         try:
             self.usage_sink.record(record)
         except Exception:  # the answer matters more than the ledger row; say so loudly
             self._log.exception("could not write the usage record %s to the ledger", record.id)
-        return record
+        return record.id
