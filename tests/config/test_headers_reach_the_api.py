@@ -18,13 +18,6 @@ BACKENDS = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "gap (PROVIDERS owner): SDKClientProvider and LiteLLMProvider do not accept the "
-        "headers= keyword the registry passes yet, so a provider with headers cannot be built"
-    ),
-)
 @pytest.mark.parametrize(
     ("provider_type", "model", "api"), BACKENDS, ids=[f"{b[0]}-{b[2]}" for b in BACKENDS]
 )
