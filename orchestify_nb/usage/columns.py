@@ -1,18 +1,23 @@
-"""Read ledger columns out of SQLite fast enough for millions of rows.
+"""Build typed DataFrame columns from the ledger, fast enough for millions of rows.
 
-Fetching rows through the ``sqlite3`` cursor builds a Python object per cell (seconds for a
-million calls). Instead, one scan per chunk asks SQLite to ``group_concat`` each column into a
-single text value, and numpy parses those in C. Label columns arrive as their integer codes, so
-categoricals are built without hashing strings; costs are printed with 17 significant digits, so
-every float comes back bit for bit.
+Rows come from two places (see ``blocks.py``): complete blocks of rows are read from their sealed,
+packed copy, the rest (the newest rows, or blocks not sealed yet) through SQL (``scan.py``).
+Both give the same arrays, so the rows are put back in ``seq`` order and the filters applied once,
+in numpy, whatever their origin. Label columns arrive as integer codes, so categoricals are built
+without hashing strings.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from orchestify_nb.usage.blocks import read_sealed, seal_pending, unsealed_ranges
+from orchestify_nb.usage.scan import NULL_INTEGER, last_seq, read_rows, value_dtype
 from orchestify_nb.usage.schema import LABEL_FIELDS, TOKEN_FIELDS
 from orchestify_nb.usage.store import Filters, LedgerStore
 
@@ -21,12 +26,11 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     import pandas as pd
 
+    from orchestify_nb.usage.scan import Values
+
 Kind = Literal["text", "time", "int", "nullable_int", "float", "micros", "bool", "label"]
 
-#: Stands for NULL in integer columns (no real count, timestamp or id is this negative).
-_NULL_INT = -(2**62)
-#: Rows per scan: bounds the size of the concatenated text (about 20 bytes per value).
-CHUNK_ROWS = 2_000_000
+logger = logging.getLogger("orchestify_nb.usage")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,20 +89,61 @@ COLUMN_ORDER: tuple[str, ...] = (
 )
 
 
-def _aggregate(column: Column) -> str:
-    source = column.source
-    if column.kind == "text":
-        return f"group_concat({source}, ',')"
-    if column.kind == "float":
-        return (
-            f"group_concat(CASE WHEN {source} IS NULL THEN 'nan' "
-            f"ELSE printf('%!.17g', {source}) END, ',')"
+def _label_filters(store: LedgerStore, filters: Filters) -> dict[str, list[int]]:
+    """The label columns filtered on, each with the codes it may hold."""
+    wanted = {
+        "provider_id_label": filters.provider,
+        "model_label": filters.model,
+        "tag_label": filters.tag,
+        "status_label": filters.status,
+    }
+    return {column: store.existing_label_ids(texts) for column, texts in wanted.items() if texts}
+
+
+def _keep(
+    values: dict[str, Values], filters: Filters, codes: dict[str, list[int]]
+) -> npt.NDArray[np.bool_] | None:
+    """Which rows match ``filters`` (``None``: all of them), as ``LedgerStore.where`` says."""
+    import numpy as np
+
+    conditions = [np.isin(values[column], wanted) for column, wanted in codes.items()]
+    if filters.since_ns is not None:
+        conditions.append(values["started_at_ns"] >= filters.since_ns)
+    if filters.until_ns is not None:
+        conditions.append(values["started_at_ns"] < filters.until_ns)
+    return functools.reduce(np.logical_and, conditions) if conditions else None
+
+
+def read_values(store: LedgerStore, filters: Filters, sources: Sequence[str]) -> dict[str, Values]:
+    """The stored columns ``sources`` of the rows matching ``filters``, in ``seq`` order.
+
+    Complete blocks nobody sealed yet are sealed first (if the file cannot be written now, their
+    rows are simply read through SQL).
+    """
+    import numpy as np
+
+    codes = _label_filters(store, filters)
+    timed = filters.since_ns is not None or filters.until_ns is not None
+    needed = list(dict.fromkeys([*sources, *codes, *(["started_at_ns"] if timed else [])]))
+    with store.lock:
+        try:
+            seal_pending(store.connection)
+        except sqlite3.Error as error:
+            logger.info("could not seal ledger blocks in %r (%s); reading rows", store.path, error)
+        with store.snapshot() as connection:
+            pieces, covered = read_sealed(connection, needed, filters.since_ns, filters.until_ns)
+            for after, last in unsealed_ranges(covered, last_seq(connection)):
+                pieces.extend(read_rows(connection, needed, after, last))
+    pieces.sort(key=lambda piece: piece[0])
+    values = {
+        column: np.concatenate(
+            [piece[column] for _, piece in pieces] or [np.empty(0, value_dtype(column))],
+            dtype=value_dtype(column),
         )
-    if column.kind == "label":
-        return f"group_concat(ifnull({source}, 0), ',')"
-    if column.kind in ("nullable_int", "micros"):
-        return f"group_concat(ifnull({source}, {_NULL_INT}), ',')"
-    return f"group_concat({source}, ',')"
+        for column in needed
+    }
+    keep = _keep(values, filters, codes)
+    return {column: values[column] if keep is None else values[column][keep] for column in sources}
 
 
 def read_frame(
@@ -114,65 +159,38 @@ def read_frame(
     columns = [COLUMNS[name] for name in names]
     if ordered and "started_at" not in names:
         columns.append(COLUMNS["started_at"])
-    select = ", ".join(_aggregate(column) for column in columns)
-    parts: list[list[str]] = [[] for _ in columns]
-    with store.snapshot() as connection:
-        where, params = store.where(filters)
-        last_rowid = int(
-            connection.execute("SELECT ifnull(max(rowid), 0) FROM calls").fetchone()[0]
-        )
-        labels = dict(connection.execute("SELECT id, text FROM labels").fetchall())
-        window = "rowid > ? AND rowid <= ?"
-        where = f"{where} AND {window}" if where else f" WHERE {window}"
-        for start in range(0, last_rowid, CHUNK_ROWS):
-            row = connection.execute(
-                f"SELECT {select} FROM calls{where}", [*params, start, start + CHUNK_ROWS]
-            ).fetchone()
-            for values, text in zip(parts, row, strict=True):
-                if text is not None:
-                    values.append(text)
-    data = {
-        column.name: _convert(column, ",".join(texts), labels)
-        for column, texts in zip(columns, parts, strict=True)
-    }
-    frame = pd.DataFrame(data, columns=[c.name for c in columns])
+    values = read_values(store, filters, list(dict.fromkeys(c.source for c in columns)))
+    labels = store.labels() if any(column.kind == "label" for column in columns) else {}
+    data = {column.name: _convert(column, values[column.source], labels) for column in columns}
+    frame = pd.DataFrame(data, columns=[column.name for column in columns])
     if ordered and not frame["started_at"].is_monotonic_increasing:
         frame = frame.sort_values("started_at", kind="stable", ignore_index=True)
     return frame[list(names)]
 
 
-def _numbers(text: str, dtype: type[np.generic]) -> npt.NDArray[Any]:
-    import numpy as np
-
-    if not text:
-        return np.empty(0, dtype=dtype)
-    return np.fromstring(text, sep=",", dtype=dtype)
-
-
-def _convert(column: Column, text: str, labels: dict[int, str]) -> Any:
-    """One column's concatenated text as a Series or array of the column's dtype."""
+def _convert(column: Column, values: Values, labels: dict[int, str]) -> Any:
+    """One column's array (see ``scan.py``) as a Series or array of the column's dtype."""
     import numpy as np
     import pandas as pd
 
     kind = column.kind
     if kind == "text":
-        return pd.Series(text.split(",") if text else [], dtype="str")
+        return pd.Series(values, dtype="str")
     if kind == "float":
-        return pd.Series(_numbers(text, np.float64), dtype="float64")
-    ints = _numbers(text, np.int64)
+        return pd.Series(values, dtype="float64")
     if kind == "time":
-        return pd.Series(ints.view("datetime64[ns]")).dt.tz_localize("UTC")
+        return pd.Series(values.view("datetime64[ns]")).dt.tz_localize("UTC")
     if kind == "int":
-        return pd.array(ints, dtype="Int64")
+        return pd.arrays.IntegerArray(values, np.zeros(values.shape, dtype=bool))
     if kind == "bool":
-        return pd.Series(ints.astype(bool))
+        return pd.Series(values.astype(bool))
     if kind == "nullable_int":
-        return pd.arrays.IntegerArray(ints, ints == _NULL_INT)
+        return pd.arrays.IntegerArray(values, values == NULL_INTEGER)
     if kind == "micros":
-        seconds = ints / 1e6
-        seconds[ints == _NULL_INT] = np.nan
+        seconds = values / 1e6
+        seconds[values == NULL_INTEGER] = np.nan
         return pd.Series(seconds, dtype="float64")
-    return _categorical(ints, labels)
+    return _categorical(values, labels)
 
 
 def _categorical(codes: npt.NDArray[np.int64], labels: dict[int, str]) -> pd.Categorical:

@@ -71,11 +71,20 @@ def keyed_frame(
     return frame
 
 
+#: The columns ``summarise`` reads besides the group keys.
+SUMMARISED_COLUMNS = ("status", *TOKEN_FIELDS, "cost_usd", "latency_s")
+
+
 def summary(store: LedgerStore, filters: Filters, by: Sequence[str]) -> pd.DataFrame:
     """Per group: calls, tokens by kind, cost, unpriced calls, mean latency and error rate."""
     keys = list(by)
-    frame = keyed_frame(store, filters, keys, ["status", *TOKEN_FIELDS, "cost_usd", "latency_s"])
-    frame["is_error"] = frame["status"] == "error"
+    return summarise(keyed_frame(store, filters, keys, SUMMARISED_COLUMNS), keys)
+
+
+def summarise(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """``summary`` of a ledger DataFrame that holds the ``keys`` and ``SUMMARISED_COLUMNS``."""
+    keys = list(keys)
+    frame = frame.assign(is_error=frame["status"] == "error")
     frame["is_unpriced"] = frame["cost_usd"].isna() & (
         (frame["input_tokens"] > 0) | (frame["output_tokens"] > 0)
     )

@@ -7,6 +7,7 @@ and (pandas loaded on first use) DataFrames, summaries, pivots, plots and export
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import uuid
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Self, TypedDict, Unpack
 from orchestify_nb.providers.errors import BudgetExceededError, MissingDependencyError
 from orchestify_nb.providers.types import TokenUsage
 from orchestify_nb.usage import queries
+from orchestify_nb.usage.blocks import seal
 from orchestify_nb.usage.budgets import (
     Budget,
     BudgetStatus,
@@ -30,6 +32,7 @@ from orchestify_nb.usage.budgets import (
 )
 from orchestify_nb.usage.periods import Moment, parse_moment
 from orchestify_nb.usage.record import UsageRecord
+from orchestify_nb.usage.schema import BLOCK_ROWS
 from orchestify_nb.usage.store import Filters, LedgerError, LedgerStore
 
 if TYPE_CHECKING:
@@ -39,6 +42,8 @@ if TYPE_CHECKING:
     from orchestify_nb.config import OrchestifyConfig
 
 LabelFilter = str | Sequence[str] | None
+
+logger = logging.getLogger("orchestify_nb.usage")
 
 
 class FilterArgs(TypedDict, total=False):
@@ -177,6 +182,17 @@ class Ledger:
     def _fold(self, written: list[tuple[int, UsageRecord]]) -> None:
         for rowid, record in written:
             self._tracker.on_insert(rowid, record)
+            if rowid and rowid % BLOCK_ROWS == 0:
+                self._seal(rowid // BLOCK_ROWS - 1)
+
+    def _seal(self, block: int) -> None:
+        """Seal the block this process just completed (a few ms once per ``BLOCK_ROWS`` calls),
+        so DataFrames read it packed. The row is already safe: a failure only means the next
+        reader seals it."""
+        try:
+            seal(self._store.connection, [block])
+        except sqlite3.Error as error:
+            logger.info("could not seal ledger block %d in %r: %s", block, self.path, error)
 
     def close(self) -> None:
         """Write what is pending and release the file (the ledger is unusable afterwards)."""

@@ -5,8 +5,18 @@ an integer code into ``labels``: rows stay small and a DataFrame gets its catego
 the codes without hashing a million strings. People reading the file with SQL use the ``usage``
 view, which joins the text back and shows timestamps as ISO text.
 
+Reading a million rows back through SQL costs a second or more, because every value passes
+through text or a Python object. So every complete block of ``BLOCK_ROWS`` consecutive rows is
+also kept *sealed*: one row of ``sealed_blocks`` holding each column of those calls as a packed
+array (see ``blocks.py``), which numpy reads at memory speed. Triggers on ``calls`` drop the
+sealed copy of any block whose rows are inserted, updated or deleted, so the copy can never
+disagree with the rows; readers use the rows themselves for blocks that are not sealed. Rows are
+numbered by ``seq INTEGER PRIMARY KEY`` (not a bare rowid, which ``VACUUM`` may renumber).
+
 The version lives in ``PRAGMA user_version``. ``MIGRATIONS[i]`` takes a database from version
-``i`` to ``i + 1``; released migrations are never edited, only appended to.
+``i`` to ``i + 1``; released migrations are never edited, only appended to. A migration that adds
+a column to ``calls`` appends it to ``CALL_COLUMNS``, adds a BLOB column of the same name to
+``sealed_blocks`` and empties ``sealed_blocks`` (the next reader seals every block again).
 """
 
 from __future__ import annotations
@@ -38,6 +48,27 @@ TOKEN_FIELDS: tuple[str, ...] = (
     "cache_read_tokens",
     "reasoning_tokens",
 )
+
+#: The columns of ``calls`` as version 1 created them (``seq`` aside), in table order.
+_V1_CALL_COLUMNS: tuple[str, ...] = (
+    "id",
+    "started_at_ns",
+    "finished_at_ns",
+    *TOKEN_FIELDS,
+    "cost_usd",
+    "priced",
+    "latency_us",
+    "time_to_first_token_us",
+    "cell_execution_count",
+    *(f"{field}_label" for field in LABEL_FIELDS),
+)
+
+#: Every column of ``calls`` today but ``seq``: what a row stores and a sealed block copies.
+CALL_COLUMNS: tuple[str, ...] = _V1_CALL_COLUMNS
+
+#: Rows per sealed block: block ``b`` holds the rows with ``seq`` in ``(b * BLOCK_ROWS,
+#: (b + 1) * BLOCK_ROWS]``. Part of the file format (migration 2's triggers use it): never change.
+BLOCK_ROWS = 4096
 
 _CREATE_LABELS = "CREATE TABLE labels (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE)"
 
@@ -116,6 +147,36 @@ LEFT JOIN labels AS tag ON tag.id = c.tag_label
 LEFT JOIN labels AS notebook_path ON notebook_path.id = c.notebook_path_label
 """
 
+# Version 2 numbers the rows (``seq``, kept from the rowid) and adds the sealed blocks. SQLite
+# cannot add a primary key to a table, so ``calls`` is rebuilt; the view is dropped first because
+# renaming a table checks every view.
+_CREATE_NUMBERED_CALLS = _CREATE_CALLS.replace(
+    "CREATE TABLE calls (", "CREATE TABLE numbered_calls (\n    seq INTEGER PRIMARY KEY,", 1
+)
+
+_V2_BLOCK_BLOBS = ",\n    ".join(f"{column} BLOB" for column in _V1_CALL_COLUMNS)
+_CREATE_SEALED_BLOCKS = f"""
+CREATE TABLE sealed_blocks (
+    block INTEGER PRIMARY KEY,
+    row_count INTEGER NOT NULL,
+    min_started_at_ns INTEGER,
+    max_started_at_ns INTEGER,
+    {_V2_BLOCK_BLOBS}
+)
+"""
+
+
+def _unseal_trigger(event: str, rows: str) -> str:
+    """A trigger dropping the sealed copy of the block(s) of the rows an ``event`` touches."""
+    deletes = " ".join(
+        f"DELETE FROM sealed_blocks WHERE block = ({row}.seq - 1) / {BLOCK_ROWS};"
+        for row in rows.split()
+    )
+    return (
+        f"CREATE TRIGGER calls_{event.lower()}_unseals AFTER {event} ON calls BEGIN {deletes} END"
+    )
+
+
 #: ``MIGRATIONS[i]`` upgrades version ``i`` to ``i + 1``: a tuple of SQL statements.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
@@ -123,6 +184,19 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         _CREATE_CALLS,
         "CREATE INDEX calls_by_time ON calls (started_at_ns)",
         _CREATE_USAGE_VIEW,
+    ),
+    (
+        _CREATE_NUMBERED_CALLS,
+        "INSERT INTO numbered_calls SELECT rowid, * FROM calls",
+        "DROP VIEW usage",
+        "DROP TABLE calls",
+        "ALTER TABLE numbered_calls RENAME TO calls",
+        "CREATE INDEX calls_by_time ON calls (started_at_ns)",
+        _CREATE_USAGE_VIEW,
+        _CREATE_SEALED_BLOCKS,
+        _unseal_trigger("INSERT", "new"),
+        _unseal_trigger("UPDATE", "old new"),
+        _unseal_trigger("DELETE", "old"),
     ),
 )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,27 +20,15 @@ from typing import Any
 
 from orchestify_nb.providers.errors import OrchestifyError
 from orchestify_nb.usage.record import UsageRecord
-from orchestify_nb.usage.schema import LABEL_FIELDS, TOKEN_FIELDS, SchemaTooNewError, migrate
+from orchestify_nb.usage.schema import CALL_COLUMNS, LABEL_FIELDS, SchemaTooNewError, migrate
 
 MEMORY = ":memory:"
 BUSY_TIMEOUT_MS = 10_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-_NUMBER_COLUMNS: tuple[str, ...] = (
-    "id",
-    "started_at_ns",
-    "finished_at_ns",
-    *TOKEN_FIELDS,
-    "cost_usd",
-    "priced",
-    "latency_us",
-    "time_to_first_token_us",
-    "cell_execution_count",
-)
-_INSERT_COLUMNS = _NUMBER_COLUMNS + tuple(f"{field}_label" for field in LABEL_FIELDS)
 INSERT_SQL = (
-    f"INSERT OR IGNORE INTO calls ({', '.join(_INSERT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in _INSERT_COLUMNS)})"
+    f"INSERT OR IGNORE INTO calls ({', '.join(CALL_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in CALL_COLUMNS)})"
 )
 
 
@@ -60,6 +49,20 @@ def from_ns(value: int) -> datetime:
 
 def _to_us(seconds: float | None) -> int | None:
     return None if seconds is None else round(seconds * 1_000_000)
+
+
+def _use_wal(connection: sqlite3.Connection) -> None:
+    """Switch the file to WAL. When kernels open a new file at the same moment, SQLite may refuse
+    the switch without waiting (to avoid a deadlock), so it is retried up to the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +99,7 @@ class LedgerStore:
             )
             self.connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if self.path != MEMORY:
-                self.connection.execute("PRAGMA journal_mode = WAL")
+                _use_wal(self.connection)
                 self.connection.execute("PRAGMA synchronous = NORMAL")
             migrate(self.connection)
         except (sqlite3.Error, SchemaTooNewError, OSError) as error:
@@ -133,7 +136,7 @@ class LedgerStore:
             cursor = self.connection.execute(INSERT_SQL, self.row_values(record) + label_codes)
             return int(cursor.lastrowid or 0) if cursor.rowcount else 0
 
-    #: The INSERT statement; parameters are ``row_values(record)`` then the label codes.
+    #: The INSERT statement (``CALL_COLUMNS``): ``row_values(record)``, then the label codes.
     insert_sql = INSERT_SQL
 
     @staticmethod

@@ -4,6 +4,7 @@ process sees what the others spent."""
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,25 +12,29 @@ import pytest
 from orchestify_nb.providers.errors import BudgetExceededError
 from orchestify_nb.usage.budgets import Budget
 from orchestify_nb.usage.ledger import Ledger
+from orchestify_nb.usage.schema import BLOCK_ROWS
 from tests.usage.conftest import make_record
 
 RECORDS_PER_PROCESS = 1_000
 
 
-def write_records(path: str, name: str, start: multiprocessing.synchronize.Event) -> None:
-    """Child process: wait for the starting gun, then record as fast as possible."""
+def write_records(
+    path: str, name: str, start: multiprocessing.synchronize.Event, count: int
+) -> None:
+    """Child process: wait for the starting gun, then record ``count`` calls as fast as possible."""
     ledger = Ledger(path, session_id=name)
     start.wait(timeout=60)
-    for index in range(RECORDS_PER_PROCESS):
+    for index in range(count):
         ledger.record(make_record(provider_id=name, tag=f"{name}-{index}", cost_usd=0.001))
     ledger.close()
 
 
-def run_writers(path: Path, names: list[str]) -> None:
+def run_writers(path: Path, names: list[str], count: int = RECORDS_PER_PROCESS) -> None:
     context = multiprocessing.get_context("spawn")
     start = context.Event()
     workers = [
-        context.Process(target=write_records, args=(str(path), name, start)) for name in names
+        context.Process(target=write_records, args=(str(path), name, start, count))
+        for name in names
     ]
     for worker in workers:
         worker.start()
@@ -66,3 +71,47 @@ def test_a_budget_counts_what_other_processes_spent_since_it_last_looked(tmp_pat
 
         with pytest.raises(BudgetExceededError, match=r"\$2\.00 of \$1\.50"):
             watcher.check_budget("anyone")
+
+
+def test_blocks_sealed_while_another_process_writes_lose_no_row(tmp_path: Path) -> None:
+    path = tmp_path / "shared.sqlite3"
+
+    run_writers(path, ["kernel-a", "kernel-b"], count=BLOCK_ROWS + 500)
+
+    with Ledger(path) as ledger:
+        frame = ledger.to_dataframe(columns=["id", "session_id", "tag"])
+        with sqlite3.connect(path) as raw:
+            sealed = raw.execute("SELECT block, row_count FROM sealed_blocks").fetchall()
+    assert sealed == [(0, BLOCK_ROWS), (1, BLOCK_ROWS)]
+    assert frame["id"].nunique() == len(frame) == 2 * (BLOCK_ROWS + 500)
+    assert frame["session_id"].value_counts().to_dict() == {
+        "kernel-a": BLOCK_ROWS + 500,
+        "kernel-b": BLOCK_ROWS + 500,
+    }
+
+
+def open_at_the_same_moment(path: str, barrier: multiprocessing.synchronize.Barrier) -> None:
+    """Child process: open (create, switch to WAL, migrate) the ledger when all are ready."""
+    barrier.wait(timeout=60)
+    Ledger(path).close()
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
+def test_kernels_creating_the_same_new_file_at_the_same_moment_all_open_it(
+    tmp_path: Path,
+) -> None:
+    context = multiprocessing.get_context("fork")  # fast to start: many rounds, real races
+    exit_codes = []
+    for round_number in range(40):
+        path = str(tmp_path / f"new-{round_number}.sqlite3")
+        barrier = context.Barrier(3)
+        openers = [
+            context.Process(target=open_at_the_same_moment, args=(path, barrier)) for _ in range(3)
+        ]
+        for opener in openers:
+            opener.start()
+        for opener in openers:
+            opener.join(timeout=60)
+        exit_codes.extend(opener.exitcode for opener in openers)
+
+    assert exit_codes == [0] * 120

@@ -9,8 +9,15 @@ from pathlib import Path
 import pytest
 
 from orchestify_nb.usage.ledger import Ledger
-from orchestify_nb.usage.schema import MIGRATIONS, SCHEMA_VERSION, migrate, schema_version
-from orchestify_nb.usage.store import LedgerError
+from orchestify_nb.usage.record import UsageRecord
+from orchestify_nb.usage.schema import (
+    LABEL_FIELDS,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    migrate,
+    schema_version,
+)
+from orchestify_nb.usage.store import INSERT_SQL, LedgerError, LedgerStore
 from tests.usage.conftest import NOON, make_record
 
 
@@ -33,6 +40,46 @@ def test_a_version_zero_file_gets_the_current_schema(tmp_path: Path) -> None:
     assert raw.execute("SELECT text FROM notes").fetchall() == [("kept",)]
     assert raw.execute("SELECT model, cost_usd FROM usage").fetchall() == [
         ("claude-sonnet-4-6", 0.0006)
+    ]
+    raw.close()
+
+
+def write_version_one_row(raw: sqlite3.Connection, record: UsageRecord) -> None:
+    """A row as orchestify_nb with schema version 1 wrote it (its columns are today's)."""
+    codes = []
+    for field in LABEL_FIELDS:
+        text = getattr(record, field)
+        if text is not None:
+            raw.execute("INSERT OR IGNORE INTO labels (text) VALUES (?)", (text,))
+            text = raw.execute("SELECT id FROM labels WHERE text = ?", (text,)).fetchone()[0]
+        codes.append(text)
+    raw.execute(INSERT_SQL, (*LedgerStore.row_values(record), *codes))
+
+
+def test_a_version_one_file_keeps_its_rows_and_their_numbers_when_upgraded(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    written = [
+        make_record(started_at=NOON, cost_usd=0.1 + 0.2, tag=tag, session_id="old-kernel")
+        for tag in ("first", "deleted", "third")
+    ]
+    raw = open_raw(path)
+    migrate(raw, target=1)
+    for record in written:
+        write_version_one_row(raw, record)
+    raw.execute("DELETE FROM calls WHERE rowid = 2")
+    raw.close()
+
+    with Ledger(path) as ledger:
+        assert ledger.records() == [written[0], written[2]]
+        assert list(ledger.to_dataframe()["tag"]) == ["first", "third"]
+
+    raw = open_raw(path)
+    assert schema_version(raw) == SCHEMA_VERSION
+    assert raw.execute(
+        "SELECT seq, tag FROM calls JOIN usage USING (id) ORDER BY seq"
+    ).fetchall() == [
+        (1, "first"),
+        (3, "third"),
     ]
     raw.close()
 
