@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,9 @@ from orchestify_nb.batch import run_batch
 from orchestify_nb.providers.openai_provider import OpenAIProvider
 from orchestify_nb.usage import set_default_ledger
 from orchestify_nb.usage.ledger import Ledger
+
+# litellm, like our LiteLLMProvider, must read its bundled cost map, not fetch one.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 MODEL = "gpt-4o"
 API_KEY = "sk-benchmark"
