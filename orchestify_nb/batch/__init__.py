@@ -9,7 +9,7 @@ pandas to register the accessor; importing ``orchestify_nb`` itself does not.
 from __future__ import annotations
 
 from orchestify_nb.batch.accessor import LLMAccessor, register_accessor
-from orchestify_nb.batch.compare import acompare, compare
+from orchestify_nb.batch.compare import CompareInterrupted, acompare, compare
 from orchestify_nb.batch.estimate import BatchEstimate
 from orchestify_nb.batch.result import BatchInputError, BatchResult, BatchRow
 from orchestify_nb.batch.runner import (
@@ -30,6 +30,7 @@ __all__ = [
     "BatchResult",
     "BatchRow",
     "BatchRun",
+    "CompareInterrupted",
     "LLMAccessor",
     "acompare",
     "compare",

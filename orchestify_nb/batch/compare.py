@@ -82,4 +82,20 @@ def compare(models: Sequence[ModelSpec], prompts: Iterable[Prompt], **kwargs: An
     ``compare-...`` id (or ``tag=``) in the usage ledger. Runs from a notebook cell.
     """
     runs = _prepare_all(models, list(prompts), kwargs)
-    return run_on_private_loop(_run_all(runs), [run.provider for run in runs])
+    try:
+        return run_on_private_loop(_run_all(runs), [run.provider for run in runs])
+    except KeyboardInterrupt:
+        raise CompareInterrupted(results_frame(run.result for run in runs)) from None
+
+
+class CompareInterrupted(KeyboardInterrupt):
+    """The user interrupted ``compare``; ``frame`` holds every pair's rows (finished ones with
+    their answers, the rest marked cancelled), in the same tidy shape ``compare`` returns."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        answered = int((frame["status"] == "ok").sum()) if len(frame) else 0
+        super().__init__(
+            f"compare interrupted: {answered} of {len(frame)} prompt × model rows answered and "
+            "kept in this exception's .frame, the rest marked cancelled."
+        )

@@ -6,7 +6,13 @@ import asyncio
 
 import pytest
 
-from orchestify_nb.batch import BatchInterrupted, acompare, compare, run_batch_sync
+from orchestify_nb.batch import (
+    BatchInterrupted,
+    CompareInterrupted,
+    acompare,
+    compare,
+    run_batch_sync,
+)
 from orchestify_nb.providers.claude import ClaudeProvider
 from orchestify_nb.providers.openai_provider import OpenAIProvider
 from orchestify_nb.testing import LLMEmulator, Reply
@@ -69,3 +75,20 @@ def test_interrupting_run_batch_sync_raises_with_the_finished_rows(
     assert [row.status for row in result] == ["ok", "cancelled", "cancelled"]
     assert result.answers[0] == "quick"
     assert "resume=True" in str(interrupted.value)
+
+
+def test_interrupting_compare_raises_with_every_finished_row_in_the_tidy_frame(
+    llm_emulator: LLMEmulator,
+) -> None:
+    llm_emulator.enqueue(Reply(text="quick"), *[Reply(text="slow", first_token_delay_s=60)] * 3)
+    interrupt_when(lambda: len(llm_emulator.requests) == 2)
+    claude = make_claude(llm_emulator)
+    with pytest.raises(CompareInterrupted) as interrupted:
+        compare(
+            models=[(claude, CLAUDE_MODEL)], prompts=["a", "b", "c"], concurrency=1, progress=False
+        )
+
+    frame = interrupted.value.frame
+    assert list(frame["status"]) == ["ok", "cancelled", "cancelled"]
+    assert frame["answer"].iloc[0] == "quick"
+    assert "1 of 3" in str(interrupted.value)
