@@ -1,8 +1,10 @@
 """Any backend LiteLLM knows (Azure, Bedrock, Vertex, Ollama, vLLM, ...) via `acompletion`.
 
-LiteLLM answers in the Chat Completions shape, so the translation is ``openai_provider``'s.
-It is imported on first use, told never to fetch its model cost map from the network, kept
-quiet, and kept from retrying (the base class retries every provider the same way).
+LiteLLM answers in the Chat Completions shape, so the translation is ``openai_provider``'s,
+plus LiteLLM's ``thinking_blocks``: Claude's signed thinking, which a tool loop with extended
+thinking must send back. LiteLLM is imported on first use, told never to fetch its model cost
+map from the network, kept quiet, and kept from retrying (the base class retries every
+provider the same way).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import asyncio
 import logging
 import os
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Mapping
 from types import ModuleType
 from typing import Any, ClassVar
 
@@ -22,7 +24,7 @@ from orchestify_nb.providers._sdk import (
     unknown_options,
 )
 from orchestify_nb.providers._sdk_errors import map_sdk_error
-from orchestify_nb.providers.claude import thinking_problem
+from orchestify_nb.providers.claude import thinking_block, thinking_problem
 from orchestify_nb.providers.errors import ProviderError, redact
 from orchestify_nb.providers.openai_provider import (
     PASSTHROUGH_OPTIONS as OPENAI_OPTIONS,
@@ -95,12 +97,64 @@ def _is_claude(model: str) -> bool:
     return "claude" in model.rsplit("/", 1)[-1]
 
 
+def replayable_blocks(blocks: Iterable[Mapping[str, Any]] | None) -> tuple[dict[str, Any], ...]:
+    """The answer's ``thinking_blocks`` that can go back to the API, as ``provider_blocks``.
+
+    Kept: signed ``thinking`` and ``redacted_thinking`` blocks, in the shape ``ClaudeProvider``
+    keeps them, so a conversation can move between the two providers. Unsigned thinking (open
+    reasoning models through LiteLLM) is left out: Anthropic refuses it, and its text is already
+    the response's ``thinking``.
+    """
+    kept: list[dict[str, Any]] = []
+    for block in blocks or ():
+        kind = block.get("type")
+        if kind == "thinking" and block.get("signature"):
+            kept.append(thinking_block(block.get("thinking") or "", block["signature"]))
+        elif kind == "redacted_thinking" and block.get("data"):
+            kept.append({"type": "redacted_thinking", "data": block["data"]})
+    return tuple(kept)
+
+
+class StreamedThinkingBlocks:
+    """Thinking blocks put back together from a LiteLLM stream's deltas.
+
+    Each delta's ``thinking_blocks`` holds fragments: a piece of a block's text, its signature
+    (after the text), or a whole redacted block; ``index`` says which block a fragment belongs
+    to. LiteLLM's Anthropic and Bedrock streams number every fragment; one without a number
+    (Gemini's streams) cannot be placed, so it is left out and its text stays in ``thinking``.
+    """
+
+    def __init__(self) -> None:
+        self._parts: dict[int, dict[str, Any]] = {}  # block index -> type and field pieces
+
+    def add(self, delta: Any) -> None:
+        for fragment in getattr(delta, "thinking_blocks", None) or ():
+            index = fragment.get("index")
+            if index is None:
+                continue
+            parts = self._parts.setdefault(index, {"type": fragment.get("type")})
+            for field in ("thinking", "signature", "data"):
+                if fragment.get(field):
+                    parts.setdefault(field, []).append(fragment[field])
+
+    def blocks(self) -> tuple[dict[str, Any], ...]:
+        return replayable_blocks(
+            {name: value if name == "type" else "".join(value) for name, value in parts.items()}
+            for _, parts in sorted(self._parts.items())
+        )
+
+
 class LiteLLMProvider(HeaderSendingProvider):
     """Models named the LiteLLM way (``provider/model``, e.g. ``anthropic/claude-sonnet-4-6``).
 
     ``base_url`` becomes LiteLLM's ``api_base``; the key, when given, is passed through, else
     LiteLLM reads the backend's own environment variable. ``headers`` go with every call as
     LiteLLM's ``extra_headers`` (a per-call ``extra_headers=`` option adds to them).
+
+    An assistant turn's ``provider_blocks`` go back as the message's ``thinking_blocks``, which
+    LiteLLM's Anthropic and Bedrock translations put first in the turn. Its OpenAI-compatible
+    routes (``openai/``) forward the field as it is, so a strict server there may refuse a
+    conversation carried over from Claude with its thinking.
     """
 
     provider_type: ClassVar[str] = "litellm"
@@ -110,7 +164,20 @@ class LiteLLMProvider(HeaderSendingProvider):
         _log_scrubber.providers.add(self)
 
     def supports_tools(self, model: str | None = None) -> bool:
-        return True
+        """Unless LiteLLM's model map says ``supports_function_calling: false``.
+
+        Permissive on purpose: LiteLLM routes self-hosted and newly released models the map
+        does not know (``ollama/...``, ``hosted_vllm/...``), and the map leaves the flag out
+        for many that do call tools (``azure/o3-mini``), so only an explicit ``false`` refuses
+        tools before sending; a server that cannot call them still answers with its own error.
+        Read from the JSON file LiteLLM ships, never by importing LiteLLM (see
+        ``supports_thinking``).
+        """
+        from orchestify_nb.pricing import litellm_model_info
+
+        name = model or self.default_model
+        info = litellm_model_info(name) if name else None
+        return info is None or info.get("supports_function_calling") is not False
 
     def supports_thinking(self, model: str | None = None) -> bool:
         """Claude and OpenAI reasoning models by name, other models by LiteLLM's model map.
@@ -153,7 +220,7 @@ class LiteLLMProvider(HeaderSendingProvider):
         )
 
     def _arguments(self, request: LLMRequest) -> dict[str, Any]:
-        arguments = chat_arguments(request)
+        arguments = chat_arguments(request, thinking_blocks=True)
         arguments.update(timeout=self.timeout, num_retries=0, max_retries=0)
         if self.base_url:
             arguments["api_base"] = self.base_url
@@ -175,7 +242,10 @@ class LiteLLMProvider(HeaderSendingProvider):
         progress.model = request.model
         litellm = import_litellm()
         completion = await litellm.acompletion(**self._arguments(request))
-        return response_from_completion(completion, progress)
+        response = response_from_completion(completion, progress)
+        message = completion.choices[0].message
+        response.provider_blocks = replayable_blocks(getattr(message, "thinking_blocks", None))
+        return response
 
     def _stream(self, request: LLMRequest, progress: StreamProgress) -> AsyncIterator[StreamEvent]:
         progress.model = request.model
@@ -186,4 +256,4 @@ class LiteLLMProvider(HeaderSendingProvider):
                 **arguments, stream=True, stream_options={"include_usage": True}
             )
 
-        return stream_chat_events(open_stream, progress)
+        return stream_chat_events(open_stream, progress, StreamedThinkingBlocks())

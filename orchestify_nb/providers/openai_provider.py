@@ -12,7 +12,7 @@ import inspect
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 from urllib.parse import urlsplit
 
 from orchestify_nb.providers._sdk import (
@@ -201,11 +201,14 @@ def reasoning_effort(budget: int) -> str:
 
 
 # ---------------------------------------------------- the Chat Completions shape (also LiteLLM)
-def chat_arguments(request: LLMRequest) -> dict[str, Any]:
-    """Chat Completions arguments common to the OpenAI SDK and ``litellm.acompletion``."""
+def chat_arguments(request: LLMRequest, *, thinking_blocks: bool = False) -> dict[str, Any]:
+    """Chat Completions arguments common to the OpenAI SDK and ``litellm.acompletion``
+    (``thinking_blocks``: see ``to_chat_messages``)."""
     arguments: dict[str, Any] = {
         "model": request.model,
-        "messages": to_chat_messages(request.messages, request.system),
+        "messages": to_chat_messages(
+            request.messages, request.system, thinking_blocks=thinking_blocks
+        ),
         "max_tokens": request.max_tokens,
     }
     if request.temperature is not None:
@@ -222,9 +225,15 @@ def to_chat_tool(tool: ToolSpec) -> dict[str, Any]:
     return {"type": "function", "function": function}
 
 
-def to_chat_messages(messages: list[LLMMessage], system: str | None) -> list[dict[str, Any]]:
+def to_chat_messages(
+    messages: list[LLMMessage], system: str | None, *, thinking_blocks: bool = False
+) -> list[dict[str, Any]]:
     """Our turns as Chat Completions messages (the system prompt first, tool calls as
-    ``tool_calls`` with JSON-encoded arguments, tool results as ``tool`` messages)."""
+    ``tool_calls`` with JSON-encoded arguments, tool results as ``tool`` messages).
+
+    With ``thinking_blocks`` (LiteLLM), an assistant turn's ``provider_blocks`` go back as the
+    message's ``thinking_blocks`` field, which LiteLLM puts first in the Anthropic turn; the
+    OpenAI API has no such field, so ``OpenAIProvider`` never sends them."""
     turns: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
     for message in messages:
         if message.role == "tool":
@@ -251,6 +260,8 @@ def to_chat_messages(messages: list[LLMMessage], system: str | None) -> list[dic
             )
         else:
             turns.append({"role": message.role, "content": message.content})
+        if thinking_blocks and message.provider_blocks:
+            turns[-1]["thinking_blocks"] = list(message.provider_blocks)
     return turns
 
 
@@ -296,13 +307,25 @@ def response_from_completion(completion: Any, progress: StreamProgress) -> LLMRe
     )
 
 
+class DeltaBlocks(Protocol):
+    """Gathers the provider blocks of a stream from its non-text deltas (LiteLLM's
+    ``thinking_blocks``) for the final response's ``provider_blocks``."""
+
+    def add(self, delta: Any) -> None: ...
+
+    def blocks(self) -> tuple[dict[str, Any], ...]: ...
+
+
 async def stream_chat_events(
-    open_stream: Callable[[], Awaitable[Any]], progress: StreamProgress
+    open_stream: Callable[[], Awaitable[Any]],
+    progress: StreamProgress,
+    provider_blocks: DeltaBlocks | None = None,
 ) -> AsyncIterator[StreamEvent]:
     """Translate a Chat Completions chunk stream into our events, then the final ``done``.
 
     Tool calls arrive as fragments keyed by ``index``: the first names the call, the rest append
-    JSON text. ``reasoning_content`` (vLLM, llama.cpp, LiteLLM) becomes thinking deltas.
+    JSON text. ``reasoning_content`` (vLLM, llama.cpp, LiteLLM) becomes thinking deltas; deltas
+    without text or tool calls also go to ``provider_blocks`` when given.
     """
     stream = await open_stream()
     text: list[str] = []
@@ -328,6 +351,8 @@ async def stream_chat_events(
                     if reasoning:
                         thinking.append(reasoning)
                         yield StreamEvent("thinking", reasoning)
+                    if provider_blocks is not None:
+                        provider_blocks.add(delta)
                 if choice.finish_reason:
                     finish_reason = choice.finish_reason
             usage = getattr(chunk, "usage", None)  # LiteLLM chunks lack the field until the end
@@ -352,6 +377,7 @@ async def stream_chat_events(
             tool_calls=tool_calls,
             finish_reason=map_finish_reason(FINISH_REASONS, finish_reason),
             raw=None,
+            provider_blocks=provider_blocks.blocks() if provider_blocks is not None else (),
         )
     )
 

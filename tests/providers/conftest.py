@@ -7,6 +7,7 @@ isolated default ledger that ``tests/conftest.py`` gives every test.
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -22,7 +23,15 @@ from orchestify_nb.providers.openai_provider import OpenAIProvider
 from orchestify_nb.testing import LLMEmulator
 from orchestify_nb.testing.pytest_plugin import llm_emulator
 
-__all__ = ["Backend", "backend", "llm_emulator", "make_provider", "provider", "python_output"]
+__all__ = [
+    "Backend",
+    "backend",
+    "litellm_capabilities_in_a_fresh_process",
+    "llm_emulator",
+    "make_provider",
+    "provider",
+    "python_output",
+]
 
 #: Distinctive, so a test can prove it never shows up in an error, a repr or a log.
 SECRET_KEY = "sk-ant-test-SECRETSECRET"
@@ -40,6 +49,23 @@ def python_output(code: str, env: Mapping[str, str] | None = None) -> str:
         env=None if env is None else dict(env),
     )
     return result.stdout
+
+
+def litellm_capabilities_in_a_fresh_process(
+    capability: str, models: list[str]
+) -> tuple[list[bool], bool]:
+    """``LiteLLMProvider().<capability>(model)`` for each model, asked in a new interpreter,
+    and whether answering imported LiteLLM there (it must not: the import takes seconds)."""
+    code = (
+        "import sys\n"
+        "from orchestify_nb.providers.litellm_provider import LiteLLMProvider\n"
+        "provider = LiteLLMProvider()\n"
+        f"print([provider.{capability}(m) for m in {models!r}])\n"
+        "print('litellm' in sys.modules)\n"
+    )
+    answers, imported = python_output(code).splitlines()
+    parsed: list[bool] = ast.literal_eval(answers)
+    return parsed, imported == "True"
 
 
 @dataclass(frozen=True)

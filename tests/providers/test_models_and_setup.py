@@ -21,7 +21,7 @@ from orchestify_nb.providers.litellm_provider import LiteLLMProvider
 from orchestify_nb.providers.openai_provider import OpenAIProvider, reasoning_effort
 from orchestify_nb.testing import LLMEmulator, Reply
 from orchestify_nb.usage.ledger import Ledger
-from tests.providers.conftest import python_output
+from tests.providers.conftest import litellm_capabilities_in_a_fresh_process, python_output
 
 
 def test_claude_refuses_a_model_that_is_not_claude_with_a_hint() -> None:
@@ -101,16 +101,12 @@ MAPPED_MODELS = {
 
 
 def test_litellm_answers_thinking_support_from_its_model_map_without_importing_it() -> None:
-    code = (
-        "import sys\n"
-        "from orchestify_nb.providers.litellm_provider import LiteLLMProvider\n"
-        "provider = LiteLLMProvider()\n"
-        f"print([provider.supports_thinking(m) for m in {list(MAPPED_MODELS)!r}])\n"
-        "print('litellm' in sys.modules)\n"
+    answers, imported = litellm_capabilities_in_a_fresh_process(
+        "supports_thinking", list(MAPPED_MODELS)
     )
-    answers, imported = python_output(code).splitlines()
-    assert answers == str(list(MAPPED_MODELS.values()))
-    assert imported == "False"
+
+    assert answers == list(MAPPED_MODELS.values())
+    assert not imported
 
 
 def test_litellm_thinking_support_agrees_with_litellms_own_answer() -> None:
