@@ -9,6 +9,7 @@ each provider adds only its own hints. Like pydantic-ai's ``_map_api_errors``, b
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import json
 import re
@@ -193,6 +194,9 @@ def _api_message(error: BaseException) -> str:
         return found[:500]
     message = str(getattr(error, "message", None) or error)
     first_line = _BACKEND_PREFIX.sub("", message.splitlines()[0] if message else "")
+    if first_line.startswith(("b'{", 'b"{')):  # LiteLLM's streams quote the raw bytes body
+        with contextlib.suppress(ValueError, SyntaxError, AttributeError):
+            first_line = ast.literal_eval(first_line).decode("utf-8", "replace")
     if first_line.startswith("{"):  # LiteLLM passes some backends' JSON error bodies as text
         try:
             found = _message_in(json.loads(first_line))

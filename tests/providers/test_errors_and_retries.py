@@ -150,3 +150,16 @@ async def test_a_slow_server_raises_provider_timeout_error(
 
     with pytest.raises(ProviderTimeoutError):
         await provider.complete("hi")
+
+
+async def test_a_client_error_in_a_stream_shows_the_apis_own_message(
+    provider: LLMProvider, llm_emulator: LLMEmulator
+) -> None:
+    llm_emulator.enqueue(Fault.http_error(400, "max_tokens is too large (emulated)."))
+
+    with pytest.raises(BadRequestError) as caught:
+        async for _event in provider.stream("hi"):
+            pass
+
+    assert "max_tokens is too large (emulated)." in str(caught.value)
+    assert "b'" not in str(caught.value) and '"type"' not in str(caught.value)
