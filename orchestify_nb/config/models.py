@@ -55,6 +55,14 @@ PROVIDER_TYPES: tuple[str, ...] = get_args(ProviderType)
 _LOCAL_ONLY_FIELDS = ("model_path", "n_ctx", "n_threads", "prompt_format")
 #: The request option whose headers are held as secrets and sent with every request.
 _EXTRA_HEADERS_OPTION = "extra_headers"
+#: Sampling settings the Anthropic Messages API refuses since version 2026-10-21, which the
+#: anthropic SDK 2.x sends (``ClaudeProvider`` rejects them before sending; LiteLLM still sends
+#: the older version, so ``type: litellm`` keeps them).
+_ANTHROPIC_REFUSED_SAMPLING = ("temperature", "top_p", "top_k")
+_ANTHROPIC_REFUSES = (
+    "which the Anthropic Messages API (version 2026-10-21, sent by anthropic SDK 2.x) no longer "
+    "accepts"
+)
 
 Loc = tuple[Hashable, ...]
 
@@ -234,7 +242,7 @@ class ProviderConfig(_Section):
         if self.type == "local":
             unused = "headers are sent over HTTP, which type: local does not use; remove them"
             return [(("headers",), unused)] if self.headers else []
-        return [
+        problems: list[tuple[Loc, str]] = [
             (
                 (name,),
                 f"{name} only applies to type: local, not type: {self.type}; "
@@ -243,6 +251,17 @@ class ProviderConfig(_Section):
             for name in _LOCAL_ONLY_FIELDS
             if getattr(self, name) is not None
         ]
+        if self.type == "anthropic":  # every call would be refused before it is sent
+            problems.extend(
+                (
+                    ("options", name),
+                    f"options sets {name}, {_ANTHROPIC_REFUSES}; remove it and steer with an "
+                    "agent's `system:` or the prompt",
+                )
+                for name in _ANTHROPIC_REFUSED_SAMPLING
+                if name in self.options
+            )
+        return problems
 
 
 class AgentConfig(_Section):
@@ -338,7 +357,7 @@ class OrchestifyConfig(_Section):
 
     def _problems(self) -> list[tuple[Loc, str]]:
         """References to providers (an agent's, ``default_provider``, a provider budget) must
-        name a defined provider."""
+        name a defined provider, and an agent must not set what its provider refuses."""
         known = list(self.providers)
         problems: list[tuple[Loc, str]] = []
 
@@ -357,7 +376,26 @@ class OrchestifyConfig(_Section):
         for agent_id, agent in self.agents.items():
             if agent.provider is not None:
                 check(("agents", agent_id, "provider"), agent.provider, "provider")
+        problems.extend(self._agent_sampling_problems())
         if self.budgets is not None:
             for provider_id in self.budgets.providers:
                 check(("budgets", "providers", provider_id), provider_id, "budget for provider")
+        return problems
+
+    def _agent_sampling_problems(self) -> list[tuple[Loc, str]]:
+        """Agents that set ``temperature`` on an ``anthropic`` provider (their own, or the
+        default one when they name none): every call of theirs would be refused."""
+        default = self.resolved_default_provider()
+        problems: list[tuple[Loc, str]] = []
+        for agent_id, agent in self.agents.items():
+            provider = self.providers.get(agent.provider or default or "")
+            if agent.temperature is None or provider is None or provider.type != "anthropic":
+                continue
+            text = (
+                f"agent {agent_id!r} sets temperature, {_ANTHROPIC_REFUSES}; remove it and "
+                "steer the agent with `system:`"
+            )
+            if agent.provider is None:
+                text += f" (it names no provider:, so it uses the default provider {default!r})"
+            problems.append((("agents", agent_id, "temperature"), text))
         return problems

@@ -1,8 +1,10 @@
 """Turn config text (or a mapping) into plain data, remembering the line of every key.
 
 YAML is composed into nodes (which carry their marks) and built by hand, so each key's line is
-kept for error messages; ``${VAR}`` / ``${VAR:-default}`` are substituted in string scalars only
-(``$${`` writes a literal ``${``); ``providers.*.api_key`` becomes a ``SecretStr`` as it is read.
+kept for error messages; nesting and what aliases expand to are bounded (``bounded_yaml``), so a
+hostile file is a ``ConfigError`` at its line, not a ``RecursionError`` or minutes of building.
+``${VAR}`` / ``${VAR:-default}`` are substituted in string scalars only (``$${`` writes a
+literal ``${``); ``providers.*.api_key`` becomes a ``SecretStr`` as it is read.
 
 Nothing PyYAML says about a value is passed on verbatim: its messages quote the value and the
 source line, and on an ``api_key`` line that is the key. A value that cannot be built (a bad
@@ -13,20 +15,30 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 from pydantic import SecretStr
 
+from orchestify_nb.config.bounded_yaml import (
+    ALIASES_TOO_LARGE,
+    MAX_ALIAS_EXPANSION,
+    MAX_DEPTH,
+    TOO_DEEP_THROUGH_ALIASES,
+    Alias,
+    ConfigLoader,
+    RefusedDocument,
+    unaliased,
+)
 from orchestify_nb.config.messages import (
     RECURSIVE_ALIAS,
     Problem,
     config_error,
     unmarked_yaml_problem,
     unreadable_value,
-    yaml_problem_text,
     yaml_syntax_error,
 )
 from orchestify_nb.config.secrets import is_secret, secret_values, url_secrets
@@ -43,6 +55,14 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 _BUILD_ERRORS = (yaml.YAMLError, ValueError, TypeError, OverflowError)
 #: Stands for a value or key that could not be built (its problem is already recorded).
 _UNREADABLE = object()
+#: Problems of a merge that is not one, and of an in-memory config nested too deep.
+_MERGE_NOT_A_MAPPING = (
+    "expected a mapping for merging; merge (<<) only a mapping or a list of mappings"
+)
+_MAPPING_TOO_DEEP = (
+    f"values are nested more than {MAX_DEPTH} levels deep below this key (or a mapping holds "
+    "itself), and a config is never that deep; pass plain sections of a few levels"
+)
 #: A node's text starts with an explicit tag (after an optional anchor): ``!!int 5``, ``!x``.
 _EXPLICIT_TAG = re.compile(r"(?:&\S+[ \t]+)?!")
 _REFERENCE = re.compile(
@@ -109,20 +129,28 @@ def read_yaml(text: str, source: str, environ: Mapping[str, str] | None = None) 
     env = os.environ if environ is None else environ
     failure: ConfigError | None = None
     try:
-        loader = yaml.SafeLoader(text)  # checks the characters first: this may raise too
+        loader = ConfigLoader(text)  # checks the characters first: this may raise too
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as error:
         failure = yaml_syntax_error(source, error, secret_values(env))
     except yaml.YAMLError as error:
         problem = unmarked_yaml_problem(error, text)
         failure = config_error(source, [problem], secrets=secret_values(env))
+    except RefusedDocument as refused:
+        failure = config_error(source, [refused.problem], secrets=secret_values(env))
     if failure is not None:  # raised here, not in the handler: PyYAML's error quotes the line
         raise failure
     try:
         builder = _Builder(loader, env)
         if node is None:
             return Document(data={})
-        data = builder.build(node, ())
+        try:
+            data = builder.build(node, ())
+        except RefusedDocument as refused:
+            secrets = [*builder.secrets, *secret_values(env)]
+            failure = config_error(source, [refused.problem], secrets=secrets)
+        if failure is not None:
+            raise failure
         if not isinstance(data, dict):
             builder.problems.append(
                 Problem(
@@ -150,6 +178,8 @@ def read_mapping(mapping: Mapping[str, Any], environ: Mapping[str, str] | None =
     env = os.environ if environ is None else environ
 
     def walk(value: Any, loc: Loc) -> Any:
+        if len(loc) > MAX_DEPTH:  # deeper than any config, or a mapping that holds itself
+            raise RefusedDocument(Problem(loc[:3], _MAPPING_TOO_DEEP))
         if isinstance(value, Mapping):
             return {key: walk(item, (*loc, key)) for key, item in value.items()}
         if isinstance(value, list | tuple):
@@ -162,13 +192,20 @@ def read_mapping(mapping: Mapping[str, Any], environ: Mapping[str, str] | None =
             return _keep_secret(text, loc, secrets)
         return value
 
-    data = walk(mapping, ())
+    try:
+        data = walk(mapping, ())
+    except RefusedDocument as refused:
+        data, problems = None, [refused.problem]
     return Document(data=data, problems=problems, secrets=[*secrets, *secret_values(env)])
 
 
 class _Builder:
     """Builds Python data from composed YAML nodes, recording each key's line and the problems
-    of values that cannot be built (reported at their line, never quoting them)."""
+    of values that cannot be built (reported at their line, never quoting them).
+
+    What aliases bring in is counted: past ``MAX_ALIAS_EXPANSION`` values, or nested past
+    ``MAX_DEPTH``, building stops with ``RefusedDocument`` at the line of the outermost alias
+    being expanded (the one written where the document grows)."""
 
     def __init__(self, loader: yaml.SafeLoader, environ: Mapping[str, str]) -> None:
         self.loader = loader
@@ -178,8 +215,17 @@ class _Builder:
         self.secrets: list[str] = []
         self.unread: list[Loc] = []
         self._open: set[int] = set()  # collections being built: an alias back to one is a cycle
+        self._aliases: list[tuple[Alias, Loc]] = []  # aliases being expanded, outermost first
+        self._expanded = 0  # values built through aliases so far
 
     def build(self, node: yaml.Node, loc: Loc) -> Any:
+        if isinstance(node, Alias):
+            with self._expanding(node, loc) as target:
+                return self.build(target, loc)
+        if self._aliases:
+            self._expanded += 1
+            if self._expanded > MAX_ALIAS_EXPANSION:
+                self._refuse(ALIASES_TOO_LARGE, node)
         if isinstance(node, yaml.ScalarNode) and node.tag == _STR_TAG:
             text, complaints = substitute_env(str(node.value), self.environ)
             line = node.start_mark.line + 1
@@ -194,8 +240,10 @@ class _Builder:
                 return None
             return value
         if id(node) in self._open:
-            self.problems.append(Problem(loc, RECURSIVE_ALIAS, line=node.start_mark.line + 1))
+            self.problems.append(Problem(loc, RECURSIVE_ALIAS, line=self._line(node, -1)))
             return None
+        if len(self._open) >= MAX_DEPTH:  # only aliases and merges reach here: see ConfigLoader
+            self._refuse(TOO_DEEP_THROUGH_ALIASES, node)
         self._open.add(id(node))
         try:
             if isinstance(node, yaml.MappingNode):
@@ -207,6 +255,28 @@ class _Builder:
             return items
         finally:
             self._open.discard(id(node))
+
+    @contextmanager
+    def _expanding(self, node: yaml.Node, loc: Loc) -> Iterator[yaml.Node]:
+        """Gives the node to build for ``node``: for an alias, the node it names, with what is
+        built meanwhile counted as brought in by that alias."""
+        if not isinstance(node, Alias):
+            yield node
+            return
+        self._aliases.append((node, loc))
+        try:
+            yield unaliased(node)
+        finally:
+            self._aliases.pop()
+
+    def _line(self, node: yaml.Node, alias: int) -> int:
+        """The line of the outermost (0) or innermost (-1) alias being expanded, else the node's."""
+        mark = self._aliases[alias][0].start_mark if self._aliases else node.start_mark
+        return int(mark.line) + 1
+
+    def _refuse(self, message: str, node: yaml.Node) -> None:
+        where = self._aliases[0][1] if self._aliases else ()
+        raise RefusedDocument(Problem(where, message, line=self._line(node, 0)))
 
     def _construct(self, node: yaml.Node, loc: Loc) -> Any:
         """PyYAML's own constructor for a tagged or typed value; a failure is a problem worded
@@ -224,41 +294,53 @@ class _Builder:
             return _UNREADABLE
 
     def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[Hashable, Any]:
-        written = {id(key) for key, _ in node.value if key.tag != _MERGE_TAG}
-        merges = [key.start_mark.line + 1 for key, _ in node.value if key.tag == _MERGE_TAG]
-        try:
-            self.loader.flatten_mapping(node)  # "<<: *anchor"; written keys override merged
-        except yaml.MarkedYAMLError as error:
-            problem = yaml_problem_text(error.problem or "a merge (<<) failed")
-            fix = "merge (<<) only a mapping or a list of mappings"
-            self.problems.append(Problem(loc, f"{problem}; {fix}", line=merges[0]))
-            return {}
+        """Merged keys (``<<: *anchor``) first, then the written keys, which override them."""
+        merged: dict[Hashable, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                merged.update(self._merge(value_node, loc, key_node.start_mark.line + 1))
         result: dict[Hashable, Any] = {}
         written_at: dict[Hashable, int] = {}
         for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                continue
             line = key_node.start_mark.line + 1
-            if not isinstance(key_node, yaml.ScalarNode):
+            if not isinstance(unaliased(key_node), yaml.ScalarNode):
                 self.problems.append(
                     Problem(loc, "a key must be a plain name, not a list or mapping", line=line)
                 )
                 continue
-            key = self._construct(key_node, loc)
+            key = self._construct(unaliased(key_node), loc)
             if key is _UNREADABLE:
                 continue
-            if id(key_node) in written:
-                if key in written_at:
-                    self.problems.append(
-                        Problem(
-                            (*loc, key),
-                            f"key {key!r} appears twice (lines {written_at[key]} and {line}); "
-                            "keep one of them",
-                            line=line,
-                        )
+            if key in written_at:
+                self.problems.append(
+                    Problem(
+                        (*loc, key),
+                        f"key {key!r} appears twice (lines {written_at[key]} and {line}); "
+                        "keep one of them",
+                        line=line,
                     )
-                written_at.setdefault(key, line)
+                )
+            written_at.setdefault(key, line)
             self.lines[(*loc, key)] = line
             result[key] = self.build(value_node, (*loc, key))
-        return result
+        return {**merged, **result}
+
+    def _merge(self, value_node: yaml.Node, loc: Loc, line: int) -> dict[Hashable, Any]:
+        """The keys one ``<<`` brings in: from a mapping, or from a list of mappings where the
+        first listed wins (as the YAML merge spec says)."""
+        with self._expanding(value_node, loc) as target:
+            sources = target.value if isinstance(target, yaml.SequenceNode) else [target]
+            if not all(isinstance(unaliased(source), yaml.MappingNode) for source in sources):
+                self.problems.append(Problem(loc, _MERGE_NOT_A_MAPPING, line=line))
+                return {}
+            merged: dict[Hashable, Any] = {}
+            for source in reversed(sources):
+                built = self.build(source, loc)
+                if isinstance(built, dict):  # None when the merge refers back to its mapping
+                    merged.update(built)
+            return merged
 
 
 def _keep_secret(text: str, loc: Loc, secrets: list[str]) -> str | SecretStr:

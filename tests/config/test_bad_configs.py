@@ -12,6 +12,12 @@ from orchestify_nb.providers.errors import ConfigError
 
 SECRET = "sk-ant-" + "SECRET-value-1234567890"  # split: no key-shaped literal in the repo
 
+#: What the config says about an agent with ``temperature`` on an ``anthropic`` provider.
+ANTHROPIC_REFUSES_TEMPERATURE = (
+    "agent '{agent}' sets temperature, which the Anthropic Messages API (version 2026-10-21, "
+    "sent by anthropic SDK 2.x) no longer accepts; remove it and steer the agent with `system:`"
+)
+
 # (case id, YAML text, environment, phrases the message must contain)
 CASES: list[tuple[str, str, dict[str, str], list[str]]] = [
     (
@@ -239,16 +245,94 @@ CASES: list[tuple[str, str, dict[str, str], list[str]]] = [
         "agent temperature out of range",
         """
         providers:
-          claude:
-            type: anthropic
+          gpt:
+            type: openai
         agents:
           writer:
-            provider: claude
+            provider: gpt
             temperature: 3
         """,
         {},
         ["line 7", "agents.writer.temperature", "less than or equal to 2"],
     ),
+    (
+        "temperature on an agent of an anthropic provider",
+        """
+        providers:
+          gpt:
+            type: openai
+          claude:
+            type: anthropic
+        agents:
+          writer:
+            provider: claude
+            system: Be brief.
+            temperature: 0.2
+        """,
+        {},
+        [
+            "line 10",
+            "agents.writer.temperature",
+            ANTHROPIC_REFUSES_TEMPERATURE.format(agent="writer"),
+        ],
+    ),
+    (
+        "temperature on an agent of the default provider, anthropic",
+        """
+        providers:
+          gpt:
+            type: openai
+          claude:
+            type: anthropic
+        default_provider: claude
+        agents:
+          writer:
+            temperature: 0.2
+        """,
+        {},
+        [
+            "line 9",
+            ANTHROPIC_REFUSES_TEMPERATURE.format(agent="writer"),
+            "uses the default provider 'claude'",
+        ],
+    ),
+    (
+        "temperature on an agent of the first provider, anthropic, with no default named",
+        """
+        providers:
+          claude:
+            type: anthropic
+          gpt:
+            type: openai
+        agents:
+          writer:
+            temperature: 0
+        """,
+        {},
+        ["line 8", "agent 'writer' sets temperature", "default provider 'claude'"],
+    ),
+]
+
+CASES += [
+    (
+        f"{option} in the options of an anthropic provider",
+        f"""
+        providers:
+          claude:
+            type: anthropic
+            options:
+              stop_sequences: ["###"]
+              {option}: 0.5
+        """,
+        {},
+        [
+            "line 6",
+            f"providers.claude.options.{option}",
+            f"options sets {option}, which the Anthropic Messages API (version 2026-10-21, "
+            "sent by anthropic SDK 2.x) no longer accepts; remove it",
+        ],
+    )
+    for option in ("temperature", "top_p", "top_k")
 ]
 
 

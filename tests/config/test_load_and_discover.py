@@ -103,6 +103,29 @@ def test_yaml_anchors_and_merge_keys_are_supported(tmp_path: Path) -> None:
     assert config.providers["b"].max_tokens == 200
 
 
+def test_sampling_settings_stay_allowed_where_the_api_takes_them(tmp_path: Path) -> None:
+    """Only the anthropic SDK's API version refuses them: LiteLLM (even for Claude models, as it
+    sends the older version), OpenAI and local providers keep temperature, top_p and top_k."""
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "providers:\n"
+        "  via_litellm:\n    type: litellm\n    default_model: anthropic/claude-sonnet-4-6\n"
+        "    options: {temperature: 0.3, top_p: 0.9, top_k: 5}\n"
+        "  gpt:\n    type: openai\n    options: {temperature: 0.3, top_p: 0.9}\n"
+        "  claude:\n    type: anthropic\n"
+        "agents:\n"
+        "  default_agent:\n    temperature: 0.2\n"  # the default is via_litellm, listed first
+        "  writer:\n    provider: gpt\n    temperature: 0.7\n"
+        "  researcher:\n    provider: claude\n    system: Cite your sources.\n"
+    )
+
+    config = load_config(path)
+
+    assert config.providers["via_litellm"].options == {"temperature": 0.3, "top_p": 0.9, "top_k": 5}
+    assert config.agents["default_agent"].temperature == 0.2
+    assert config.agents["writer"].temperature == 0.7
+
+
 @pytest.mark.parametrize(
     ("keys", "expected_cloud", "expected_default"),
     [

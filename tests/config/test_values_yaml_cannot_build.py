@@ -55,6 +55,11 @@ CASES = [
         ["line 4", "providers.claude.options.stop[0]", "refers to the list or mapping"],
     ),
     (
+        "a mapping that merges itself",
+        "    options: &self {stop: [x], <<: *self}\n",
+        ["line 4", "providers.claude.options", "refers to the list or mapping"],
+    ),
+    (
         "a merge of a list of numbers",
         "    <<: [1, 2]\n",
         ["line 4", "expected a mapping for merging", "merge (<<) only a mapping"],
@@ -112,11 +117,11 @@ def test_a_tag_that_fits_its_value_still_works(tmp_path: Path) -> None:
     assert provider.api_key is not None and provider.api_key.get_secret_value() == "12345"
 
 
-def test_discovery_names_the_file_and_the_type_of_an_unexpected_error(
+def test_discovery_reports_nesting_too_deep_at_its_line_without_quoting_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Nesting deeper than Python's recursion limit is not a YAML error: discovery still falls
-    back to the default, and says which file failed without quoting it."""
+    """Nesting deeper than Python's recursion limit once gave a bare RecursionError: it is a
+    config problem with its line, and discovery falls back to the default."""
     path = tmp_path / "orchestify.yaml"
     path.write_text(f"providers: {'[' * 5000}{KEY}{']' * 5000}\n", encoding="utf-8")
     monkeypatch.setenv(CONFIG_ENV, str(path))
@@ -124,10 +129,10 @@ def test_discovery_names_the_file_and_the_type_of_an_unexpected_error(
     config, problem = discover_config()
 
     assert config.source == "embedded default"
-    assert problem is not None
+    assert isinstance(problem, ConfigError)
     message = str(problem)
-    assert str(path) in message and "RecursionError" in message
-    assert "embedded default" in message
+    assert message.startswith(f"Config file {path}, line 1: lists and mappings are nested")
+    assert "RecursionError" not in chain_texts(problem)
     assert KEY[:12] not in chain_texts(problem) and "[[[" not in message
 
 
