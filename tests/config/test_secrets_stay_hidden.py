@@ -52,7 +52,7 @@ def test_a_key_pasted_into_another_field_is_masked_but_plain_mistakes_stay_quote
 
 
 def test_assigning_a_key_to_the_wrong_field_keeps_no_key_in_the_error() -> None:
-    provider = ProviderConfig(type="openai", api_key=KEY)
+    provider = ProviderConfig(type="openai", api_key=SecretStr(KEY))
 
     with pytest.raises(ValidationError) as caught:
         provider.max_tokens = KEY  # type: ignore[assignment]
