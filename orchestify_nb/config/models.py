@@ -35,6 +35,7 @@ from pydantic import (
 
 from orchestify_nb.config.secrets import redact_url, without_secret_inputs
 from orchestify_nb.pricing import ModelPrice
+from orchestify_nb.providers.anthropic_api import ANTHROPIC_API_VERSION, REFUSED_SAMPLING_SETTINGS
 
 __all__ = [
     "PROVIDER_TYPES",
@@ -55,13 +56,9 @@ PROVIDER_TYPES: tuple[str, ...] = get_args(ProviderType)
 _LOCAL_ONLY_FIELDS = ("model_path", "n_ctx", "n_threads", "prompt_format")
 #: The request option whose headers are held as secrets and sent with every request.
 _EXTRA_HEADERS_OPTION = "extra_headers"
-#: Sampling settings the Anthropic Messages API refuses since version 2026-10-21, which the
-#: anthropic SDK 2.x sends (``ClaudeProvider`` rejects them before sending; LiteLLM still sends
-#: the older version, so ``type: litellm`` keeps them).
-_ANTHROPIC_REFUSED_SAMPLING = ("temperature", "top_p", "top_k")
 _ANTHROPIC_REFUSES = (
-    "which the Anthropic Messages API (version 2026-10-21, sent by anthropic SDK 2.x) no longer "
-    "accepts"
+    f"which the Anthropic Messages API (version {ANTHROPIC_API_VERSION}, sent by anthropic SDK "
+    "2.x) no longer accepts"
 )
 
 Loc = tuple[Hashable, ...]
@@ -258,7 +255,7 @@ class ProviderConfig(_Section):
                     f"options sets {name}, {_ANTHROPIC_REFUSES}; remove it and steer with an "
                     "agent's `system:` or the prompt",
                 )
-                for name in _ANTHROPIC_REFUSED_SAMPLING
+                for name in REFUSED_SAMPLING_SETTINGS
                 if name in self.options
             )
         return problems

@@ -19,6 +19,7 @@ from orchestify_nb.providers._sdk import (
     raise_option_problem,
     unknown_options,
 )
+from orchestify_nb.providers.anthropic_api import ANTHROPIC_API_VERSION, REFUSED_SAMPLING_SETTINGS
 from orchestify_nb.providers.errors import ModelNotSupportedError
 from orchestify_nb.providers.types import (
     LLMMessage,
@@ -71,8 +72,7 @@ FINISH_REASONS: Mapping[str, str] = {
 }
 
 #: Messages API arguments a caller may pass through ``**options`` (anything else is a typo).
-#: Since API version 2026-10-21 (the SDK 2.x default) the API refuses ``temperature``,
-#: ``top_p`` and ``top_k``, and the SDK no longer has them.
+#: The sampling settings are not among them: see ``anthropic_api.REFUSED_SAMPLING_SETTINGS``.
 PASSTHROUGH_OPTIONS = frozenset(
     {
         "stop_sequences",
@@ -266,14 +266,14 @@ class ClaudeProvider(SDKClientProvider):
 
 
 def sampling_problem(request: LLMRequest) -> OptionProblem | None:
-    """The Messages API (version 2026-10-21, sent by SDK 2.x) refuses sampling parameters."""
-    rejected: list[str] = [name for name in ("top_p", "top_k") if name in request.options]
-    if request.temperature is not None:
-        rejected.insert(0, "temperature")
+    """The Messages API version SDK 2.x sends refuses sampling parameters."""
+    given = {**request.options, "temperature": request.temperature}
+    rejected = [name for name in REFUSED_SAMPLING_SETTINGS if given.get(name) is not None]
     if not rejected:
         return None
     return (
-        f"the Anthropic API no longer accepts {', '.join(rejected)} (API version 2026-10-21)",
+        f"the Anthropic API no longer accepts {', '.join(rejected)} "
+        f"(API version {ANTHROPIC_API_VERSION})",
         "Drop it and steer the answer with the prompt (or thinking=).",
     )
 
