@@ -241,16 +241,11 @@ def build_response(
     provider_blocks: tuple[dict[str, Any], ...] = (),
 ) -> LLMResponse:
     """The final answer, with the usage the provider folded into ``progress``."""
-    return LLMResponse(
-        content=content,
-        model=progress.model or "unknown",
-        tokens_input=progress.tokens_input,
-        tokens_output=progress.tokens_output,
+    return progress.response(
+        content,
+        "unknown",
         finish_reason=finish_reason,
         raw_response=raw,
-        cache_read_tokens=progress.cache_read_tokens,
-        cache_write_tokens=progress.cache_write_tokens,
-        reasoning_tokens=progress.reasoning_tokens,
         tool_calls=tool_calls,
         thinking=thinking,
         provider_blocks=provider_blocks,

@@ -10,26 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from orchestify_nb.providers.types import LLMResponse, StreamProgress
+from orchestify_nb.providers.types import LLMResponse
 from orchestify_nb.usage.context import current_call_context
 from orchestify_nb.usage.record import CallStatus, UsageRecord
 
 if TYPE_CHECKING:
     from orchestify_nb.pricing import PriceQuote
-
-
-def partial_response(progress: StreamProgress, model: str, latency_s: float) -> LLMResponse:
-    """What a call that did not finish had produced: its text and the usage reported so far."""
-    return LLMResponse(
-        content=progress.text,
-        model=progress.model or model,
-        tokens_input=progress.tokens_input,
-        tokens_output=progress.tokens_output,
-        cache_read_tokens=progress.cache_read_tokens,
-        cache_write_tokens=progress.cache_write_tokens,
-        reasoning_tokens=progress.reasoning_tokens,
-        latency_s=latency_s,
-    )
 
 
 def usage_record(

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import SecretStr
 
-from orchestify_nb.providers.accounting import partial_response, usage_record
+from orchestify_nb.providers.accounting import usage_record
 from orchestify_nb.providers.errors import (
     ModelNotSupportedError,
     ProviderError,
@@ -493,16 +493,7 @@ class LLMProvider(ABC):
         )
         response.provider_id = self.provider_id
         response.model_requested = request.model
-        response.record_id = self._record(
-            usage_record(
-                provider_id=self.provider_id,
-                provider_type=self.provider_type,
-                model_requested=request.model,
-                response=response,
-                quote=quote,
-                started_at=started_wall,
-            )
-        )
+        response.record_id = self._record(request, response, quote, started_wall)
         self._log.debug(
             "%s: %d in / %d out tokens, cost %s, %.3fs",
             response.model,
@@ -523,27 +514,44 @@ class LLMProvider(ABC):
         started: float,
     ) -> None:
         """Record a failed or cancelled call with whatever usage the provider had reported."""
-        partial = partial_response(progress, request.model, time.perf_counter() - started)
+        partial = progress.response(
+            progress.text, request.model, latency_s=time.perf_counter() - started
+        )
         if progress.first_token_at is not None:
             partial.time_to_first_token_s = progress.first_token_at - started
         quote = self._price(partial) if partial.tokens_input or partial.tokens_output else None
         self._record(
-            usage_record(
-                provider_id=self.provider_id,
-                provider_type=self.provider_type,
-                model_requested=request.model,
-                response=partial,
-                quote=quote,
-                started_at=started_wall,
-                status=status,
-                error_type=type(error).__name__ if error else None,
-            )
+            request,
+            partial,
+            quote,
+            started_wall,
+            status=status,
+            error_type=type(error).__name__ if error else None,
         )
         if error is not None:
             self._log.warning("%s failed: %s", request.model, error)
 
-    def _record(self, record: UsageRecord) -> str:
-        """Fold the row into this provider's totals and write it to the ledger."""
+    def _record(
+        self,
+        request: LLMRequest,
+        response: LLMResponse,
+        quote: PriceQuote | None,
+        started_wall: datetime,
+        *,
+        status: CallStatus = "ok",
+        error_type: str | None = None,
+    ) -> str:
+        """Build the call's ledger row, fold it into this provider's totals and write it."""
+        record = usage_record(
+            provider_id=self.provider_id,
+            provider_type=self.provider_type,
+            model_requested=request.model,
+            response=response,
+            quote=quote,
+            started_at=started_wall,
+            status=status,
+            error_type=error_type,
+        )
         self._usage.add_record(record)
         try:
             self.usage_sink.record(record)

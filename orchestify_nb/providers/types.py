@@ -244,3 +244,17 @@ class StreamProgress:
     @property
     def thinking(self) -> str:
         return "".join(self.thinking_parts)
+
+    def response(self, content: str, model: str, **fields: Any) -> LLMResponse:
+        """An ``LLMResponse`` carrying the usage folded in so far (for the final answer, or for
+        recording a call that did not finish)."""
+        return LLMResponse(
+            content=content,
+            model=self.model or model,
+            tokens_input=self.tokens_input,
+            tokens_output=self.tokens_output,
+            cache_read_tokens=self.cache_read_tokens,
+            cache_write_tokens=self.cache_write_tokens,
+            reasoning_tokens=self.reasoning_tokens,
+            **fields,
+        )
