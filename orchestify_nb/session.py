@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from orchestify_nb.config import OrchestifyConfig
-    from orchestify_nb.providers.errors import ConfigError
-    from orchestify_nb.providers.registry import ProviderRegistry
+    from orchestify_nb.errors import ConfigError
     from orchestify_nb.providers.types import LLMMessage
+    from orchestify_nb.registry import ProviderRegistry
 
 
 @dataclass
@@ -64,8 +64,8 @@ def build_session(path: str | Path | None = None) -> NotebookSession:
     a bad config: the problem is kept on the session and the registry holds what could be built.
     """
     from orchestify_nb.config import discover_config, load_config
-    from orchestify_nb.providers.errors import ConfigError
-    from orchestify_nb.providers.registry import ProviderRegistry
+    from orchestify_nb.errors import ConfigError
+    from orchestify_nb.registry import ProviderRegistry
     from orchestify_nb.usage import configure_default_ledger
 
     config: OrchestifyConfig | None

@@ -13,8 +13,8 @@ from __future__ import annotations
 import warnings
 
 from orchestify_nb.batch.estimate import BatchEstimate
+from orchestify_nb.errors import BudgetExceededError
 from orchestify_nb.providers.base import LLMProvider
-from orchestify_nb.providers.errors import BudgetExceededError
 
 
 def refuse_over_budget(provider: LLMProvider, estimate: BatchEstimate) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from orchestify_nb.errors import ConfigError
 from orchestify_nb.providers.base import LLMProvider
-from orchestify_nb.providers.errors import ConfigError
 
 
 def resolve_provider(provider: LLMProvider | str | None) -> LLMProvider:

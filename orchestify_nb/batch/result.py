@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
-from orchestify_nb.providers.errors import OrchestifyError
+from orchestify_nb.errors import OrchestifyError
 from orchestify_nb.providers.types import LLMMessage, LLMResponse
 
 if TYPE_CHECKING:

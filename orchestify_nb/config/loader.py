@@ -18,7 +18,7 @@ from pydantic import SecretStr, ValidationError
 from orchestify_nb.config.messages import Problem, config_error, validation_problems
 from orchestify_nb.config.models import OrchestifyConfig, ProviderConfig
 from orchestify_nb.config.source import Document, read_mapping, read_yaml
-from orchestify_nb.providers.errors import ConfigError
+from orchestify_nb.errors import ConfigError
 
 __all__ = [
     "CONFIG_ENV",

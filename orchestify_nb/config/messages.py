@@ -24,7 +24,7 @@ from orchestify_nb.config.models import (
     did_you_mean,
 )
 from orchestify_nb.config.secrets import is_secret, secret_values
-from orchestify_nb.providers.errors import ConfigError, redact
+from orchestify_nb.errors import ConfigError, redact
 
 __all__ = [
     "RECURSIVE_ALIAS",

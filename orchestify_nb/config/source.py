@@ -42,7 +42,7 @@ from orchestify_nb.config.messages import (
     yaml_syntax_error,
 )
 from orchestify_nb.config.secrets import is_secret, secret_values, url_secrets
-from orchestify_nb.providers.errors import ConfigError
+from orchestify_nb.errors import ConfigError
 
 __all__ = ["Document", "read_mapping", "read_yaml", "substitute_env"]
 

@@ -62,7 +62,7 @@ def run_llm_cell(
     shell: InteractiveShell, session: NotebookSession, options: CellOptions, body: str
 ) -> LLMResponse:
     """Send the cell to the model, render the answer, and return the ``LLMResponse``."""
-    from orchestify_nb.providers.errors import OrchestifyError
+    from orchestify_nb.errors import OrchestifyError
 
     announce_config_problem(session)
     try:

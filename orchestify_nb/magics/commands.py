@@ -182,7 +182,7 @@ def _error(context: CommandContext, args: list[str]) -> Any:
     if error is None:
         print("No error so far in this session.")
         return None
-    from orchestify_nb.providers.errors import redact
+    from orchestify_nb.errors import redact
 
     text = "".join(traceback.format_exception(error))
     secrets: list[str | None] = []

@@ -55,9 +55,9 @@ class LLMMagics(Magics):
         Defaults come from the config (default_provider, the provider's default_model); an
         agent=NAME from the config's agents: section supplies its own defaults.
         """
+        from orchestify_nb.errors import OrchestifyError
         from orchestify_nb.magics.cell import as_usage_error, run_llm_cell
         from orchestify_nb.magics.commands import CommandContext, run_subcommand
-        from orchestify_nb.providers.errors import OrchestifyError
         from orchestify_nb.session import get_session
 
         assert self.shell is not None

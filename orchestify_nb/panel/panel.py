@@ -16,19 +16,19 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from orchestify_nb.errors import OrchestifyError
 from orchestify_nb.panel.copy_cell import copy_button_html
 from orchestify_nb.panel.layout import build_widgets
 from orchestify_nb.panel.summary import ProviderChoice, provider_choices, static_html
 from orchestify_nb.panel.turn import TurnView, one_line
 from orchestify_nb.panel.usage_view import ledger_table_html, strip_html
-from orchestify_nb.providers.errors import OrchestifyError
 from orchestify_nb.providers.types import LLMMessage
 from orchestify_nb.render import UpdateThrottle
 from orchestify_nb.usage.context import call_context
 
 if TYPE_CHECKING:
     from orchestify_nb.providers.base import LLMProvider
-    from orchestify_nb.providers.registry import ProviderRegistry
+    from orchestify_nb.registry import ProviderRegistry
 
 logger = logging.getLogger("orchestify_nb.panel")
 

@@ -15,7 +15,7 @@ from orchestify_nb.panel.usage_view import format_cost
 
 if TYPE_CHECKING:
     from orchestify_nb.providers.base import LLMProvider
-    from orchestify_nb.providers.registry import ProviderInfo, ProviderRegistry
+    from orchestify_nb.registry import ProviderInfo, ProviderRegistry
 
 
 @dataclass(frozen=True, slots=True)

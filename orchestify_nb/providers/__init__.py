@@ -23,7 +23,7 @@ _LAZY = {
     "OpenAIProvider": "orchestify_nb.providers.openai_provider",
     "LiteLLMProvider": "orchestify_nb.providers.litellm_provider",
     "LocalProvider": "orchestify_nb.providers.local",
-    "ProviderRegistry": "orchestify_nb.providers.registry",
+    "ProviderRegistry": "orchestify_nb.registry",
 }
 
 __all__ = list(_LAZY)

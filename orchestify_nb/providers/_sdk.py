@@ -22,14 +22,14 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import SecretStr
 
-from orchestify_nb.providers._sdk_errors import map_sdk_error
-from orchestify_nb.providers.base import LLMProvider
-from orchestify_nb.providers.errors import (
+from orchestify_nb.errors import (
     AuthenticationError,
     MissingDependencyError,
     ProviderError,
     UnsupportedOptionError,
 )
+from orchestify_nb.providers._sdk_errors import map_sdk_error
+from orchestify_nb.providers.base import LLMProvider
 from orchestify_nb.providers.types import LLMRequest, LLMResponse, StreamProgress, ToolCall
 
 ClientT = TypeVar("ClientT")

@@ -16,7 +16,7 @@ import re
 import sys
 from collections.abc import Iterator, Mapping
 
-from orchestify_nb.providers.errors import (
+from orchestify_nb.errors import (
     AuthenticationError,
     BadRequestError,
     ContentFilterError,

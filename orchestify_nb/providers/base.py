@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import SecretStr
 
-from orchestify_nb.providers.accounting import usage_record
-from orchestify_nb.providers.errors import (
+from orchestify_nb.errors import (
     ModelNotSupportedError,
     ProviderError,
     UnsupportedOptionError,
     redact,
 )
+from orchestify_nb.providers.accounting import usage_record
 from orchestify_nb.providers.retry import RetryPolicy
 from orchestify_nb.providers.types import (
     LLMMessage,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from orchestify_nb.errors import ModelNotSupportedError
 from orchestify_nb.providers._sdk import (
     OptionProblem,
     SDKClientProvider,
@@ -20,7 +21,6 @@ from orchestify_nb.providers._sdk import (
     unknown_options,
 )
 from orchestify_nb.providers.anthropic_api import ANTHROPIC_API_VERSION, REFUSED_SAMPLING_SETTINGS
-from orchestify_nb.providers.errors import ModelNotSupportedError
 from orchestify_nb.providers.types import (
     LLMMessage,
     LLMRequest,

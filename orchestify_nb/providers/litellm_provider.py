@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from types import ModuleType
 from typing import Any, ClassVar
 
+from orchestify_nb.errors import ProviderError, redact
 from orchestify_nb.providers._sdk import (
     HeaderSendingProvider,
     import_sdk,
@@ -25,7 +26,6 @@ from orchestify_nb.providers._sdk import (
 )
 from orchestify_nb.providers._sdk_errors import map_sdk_error
 from orchestify_nb.providers.claude import thinking_block, thinking_problem
-from orchestify_nb.providers.errors import ProviderError, redact
 from orchestify_nb.providers.openai_provider import (
     PASSTHROUGH_OPTIONS as OPENAI_OPTIONS,
 )

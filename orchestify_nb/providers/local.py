@@ -21,14 +21,14 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from orchestify_nb.providers.base import LLMProvider
-from orchestify_nb.providers.errors import (
+from orchestify_nb.errors import (
     ConfigError,
     ModelNotSupportedError,
     OrchestifyError,
     ProviderError,
     UnsupportedOptionError,
 )
+from orchestify_nb.providers.base import LLMProvider
 from orchestify_nb.providers.local_engine import (
     DEFAULT_N_CTX,
     Generation,

@@ -27,7 +27,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from orchestify_nb.providers.errors import (
+from orchestify_nb.errors import (
     BadRequestError,
     ConfigError,
     MissingDependencyError,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from orchestify_nb.providers.errors import UnsupportedOptionError
+from orchestify_nb.errors import UnsupportedOptionError
 from orchestify_nb.providers.types import LLMMessage
 
 __all__ = ["PROMPT_FORMATS", "PromptFormat", "RenderedPrompt", "StopGate", "render_prompt"]

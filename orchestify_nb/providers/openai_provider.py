@@ -15,6 +15,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, ClassVar, Protocol
 from urllib.parse import urlsplit
 
+from orchestify_nb.errors import (
+    ModelNotSupportedError,
+)
 from orchestify_nb.providers._sdk import (
     OptionProblem,
     SDKClientProvider,
@@ -25,9 +28,6 @@ from orchestify_nb.providers._sdk import (
     unknown_options,
 )
 from orchestify_nb.providers.base import LLMProvider
-from orchestify_nb.providers.errors import (
-    ModelNotSupportedError,
-)
 from orchestify_nb.providers.types import (
     LLMMessage,
     LLMRequest,

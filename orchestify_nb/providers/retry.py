@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from orchestify_nb.providers.errors import ProviderError
+from orchestify_nb.errors import ProviderError
 
 
 @dataclass(frozen=True, slots=True)

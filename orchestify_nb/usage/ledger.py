@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self, TypedDict, Unpack
 
-from orchestify_nb.providers.errors import BudgetExceededError, MissingDependencyError
+from orchestify_nb.errors import BudgetExceededError, MissingDependencyError
 from orchestify_nb.providers.types import TokenUsage
 from orchestify_nb.usage import queries
 from orchestify_nb.usage.blocks import seal

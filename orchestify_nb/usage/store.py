@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from orchestify_nb.providers.errors import OrchestifyError
+from orchestify_nb.errors import OrchestifyError
 from orchestify_nb.usage.record import UsageRecord
 from orchestify_nb.usage.schema import CALL_COLUMNS, LABEL_FIELDS, SchemaTooNewError, migrate
 

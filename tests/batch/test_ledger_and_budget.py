@@ -8,8 +8,8 @@ from collections import Counter
 import pytest
 
 from orchestify_nb.batch import prepare_batch, run_batch
+from orchestify_nb.errors import BudgetExceededError
 from orchestify_nb.providers.claude import ClaudeProvider
-from orchestify_nb.providers.errors import BudgetExceededError
 from orchestify_nb.testing import Fault, LLMEmulator, Reply
 from orchestify_nb.usage.budgets import Budget, BudgetWarning
 from orchestify_nb.usage.ledger import Ledger

@@ -8,7 +8,7 @@ from textwrap import dedent
 import pytest
 
 from orchestify_nb.config import load_config
-from orchestify_nb.providers.errors import ConfigError
+from orchestify_nb.errors import ConfigError
 
 SECRET = "sk-ant-" + "SECRET-value-1234567890"  # split: no key-shaped literal in the repo
 

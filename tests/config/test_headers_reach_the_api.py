@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from orchestify_nb.config import load_config
-from orchestify_nb.providers.registry import ProviderRegistry
+from orchestify_nb.registry import ProviderRegistry
 from orchestify_nb.testing import LLMEmulator
 
 # (provider type, model, which emulator URL)

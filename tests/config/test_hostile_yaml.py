@@ -17,7 +17,7 @@ import pytest
 from orchestify_nb.config import load_config
 from orchestify_nb.config.bounded_yaml import MAX_ALIAS_EXPANSION, Alias
 from orchestify_nb.config.source import _Builder
-from orchestify_nb.providers.errors import ConfigError
+from orchestify_nb.errors import ConfigError
 
 #: Nine anchors, each a list of ten aliases of the one before: 10**9 strings once built.
 BILLION_LAUGHS = (

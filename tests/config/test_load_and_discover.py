@@ -16,7 +16,7 @@ from orchestify_nb.config import (
     discover_config,
     load_config,
 )
-from orchestify_nb.providers.errors import ConfigError
+from orchestify_nb.errors import ConfigError
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "providers.yaml"
 KEYS = {

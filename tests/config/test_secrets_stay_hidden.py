@@ -11,7 +11,7 @@ from pydantic import SecretStr, ValidationError
 
 from orchestify_nb.config import OrchestifyConfig, ProviderConfig, load_config
 from orchestify_nb.config.secrets import is_secret_name, redact_url, url_secrets
-from orchestify_nb.providers.errors import ConfigError
+from orchestify_nb.errors import ConfigError
 
 KEY = "sk-proj-" + "HIDDENCHECK-7fQ2mZ9xLw4Rt8Vb"  # split: no key-shaped literal in the repo
 GATEWAY_KEY = "pk-gateway-HIDDENCHECK-c3Nd8Jq1Ys"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from orchestify_nb.config import CONFIG_ENV, discover_config, load_config
-from orchestify_nb.providers.errors import ConfigError
+from orchestify_nb.errors import ConfigError
 
 KEY = "sk-ant-" + "api03-BUILDCHECK-Qm3v8TzL0pWx7Yb2Nc"  # split: no key-shaped literal in the repo
 HEADER = "providers:\n  claude:\n    type: anthropic\n"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestify_nb.providers.errors import (
+from orchestify_nb.errors import (
     BadRequestError,
     ConfigError,
     ModelNotSupportedError,

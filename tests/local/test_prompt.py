@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestify_nb.providers.errors import UnsupportedOptionError
+from orchestify_nb.errors import UnsupportedOptionError
 from orchestify_nb.providers.local_prompt import StopGate, render_prompt
 from orchestify_nb.providers.types import LLMMessage
 

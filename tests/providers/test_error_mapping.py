@@ -9,8 +9,7 @@ import httpx2
 import openai
 import pytest
 
-from orchestify_nb.providers._sdk_errors import map_sdk_error
-from orchestify_nb.providers.errors import (
+from orchestify_nb.errors import (
     BadRequestError,
     ContentFilterError,
     OverloadedError,
@@ -19,6 +18,7 @@ from orchestify_nb.providers.errors import (
     ProviderTimeoutError,
     RateLimitError,
 )
+from orchestify_nb.providers._sdk_errors import map_sdk_error
 from orchestify_nb.providers.litellm_provider import import_litellm
 
 

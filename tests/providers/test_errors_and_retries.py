@@ -9,8 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from orchestify_nb.providers.base import LLMProvider
-from orchestify_nb.providers.errors import (
+from orchestify_nb.errors import (
     AuthenticationError,
     BadRequestError,
     OverloadedError,
@@ -18,6 +17,7 @@ from orchestify_nb.providers.errors import (
     ProviderTimeoutError,
     RateLimitError,
 )
+from orchestify_nb.providers.base import LLMProvider
 from orchestify_nb.testing import Fault, LLMEmulator, Reply
 from orchestify_nb.usage.ledger import Ledger
 from tests.providers.conftest import SECRET_KEY

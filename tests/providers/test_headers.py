@@ -10,8 +10,8 @@ from collections.abc import Callable
 import pytest
 from pydantic import SecretStr
 
+from orchestify_nb.errors import AuthenticationError
 from orchestify_nb.providers.base import LLMProvider
-from orchestify_nb.providers.errors import AuthenticationError
 from orchestify_nb.testing import Fault, LLMEmulator, Reply
 from orchestify_nb.usage.ledger import Ledger
 from tests.security.conftest import SDK_LOGGERS

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from orchestify_nb.errors import UnsupportedOptionError
 from orchestify_nb.pricing import litellm_model_info
-from orchestify_nb.providers.errors import UnsupportedOptionError
 from orchestify_nb.providers.litellm_provider import LiteLLMProvider
 from orchestify_nb.providers.types import ToolSpec
 from orchestify_nb.testing import LLMEmulator

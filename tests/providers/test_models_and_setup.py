@@ -8,15 +8,15 @@ import os
 
 import pytest
 
-from orchestify_nb.pricing import price_call
-from orchestify_nb.providers._sdk import import_sdk
-from orchestify_nb.providers.claude import ClaudeProvider
-from orchestify_nb.providers.errors import (
+from orchestify_nb.errors import (
     AuthenticationError,
     MissingDependencyError,
     ModelNotSupportedError,
     UnsupportedOptionError,
 )
+from orchestify_nb.pricing import price_call
+from orchestify_nb.providers._sdk import import_sdk
+from orchestify_nb.providers.claude import ClaudeProvider
 from orchestify_nb.providers.litellm_provider import LiteLLMProvider
 from orchestify_nb.providers.openai_provider import OpenAIProvider, reasoning_effort
 from orchestify_nb.testing import LLMEmulator, Reply

@@ -10,8 +10,8 @@ from contextlib import aclosing
 
 import pytest
 
+from orchestify_nb.errors import ProviderConnectionError
 from orchestify_nb.providers.base import LLMProvider
-from orchestify_nb.providers.errors import ProviderConnectionError
 from orchestify_nb.testing import Fault, LLMEmulator, Reply
 from orchestify_nb.usage.ledger import Ledger
 from tests.providers.conftest import Backend

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from orchestify_nb.errors import BadRequestError
 from orchestify_nb.providers.base import LLMProvider
 from orchestify_nb.providers.claude import ClaudeProvider
-from orchestify_nb.providers.errors import BadRequestError
 from orchestify_nb.providers.litellm_provider import LiteLLMProvider, StreamedThinkingBlocks
 from orchestify_nb.providers.openai_provider import OpenAIProvider
 from orchestify_nb.providers.types import LLMMessage, LLMResponse, ToolCall, ToolSpec

@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
+from orchestify_nb.errors import UnsupportedOptionError
 from orchestify_nb.providers.base import LLMProvider
-from orchestify_nb.providers.errors import UnsupportedOptionError
 from orchestify_nb.providers.types import LLMMessage, ToolCall, ToolSpec
 from orchestify_nb.testing import LLMEmulator, Reply
 from tests.providers.conftest import Backend

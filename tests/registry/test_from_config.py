@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from orchestify_nb.config import AgentConfig, ModelPrice, load_config
+from orchestify_nb.errors import ConfigError
 from orchestify_nb.providers.base import LLMProvider
-from orchestify_nb.providers.errors import ConfigError
-from orchestify_nb.providers.registry import (
+from orchestify_nb.registry import (
     ProviderRegistry,
     UnknownAgentError,
     UnknownProviderError,
@@ -39,7 +39,7 @@ def test_example_builds_every_provider_without_importing_an_sdk() -> None:
     code = (
         "import json, sys\n"
         "from orchestify_nb.config import load_config\n"
-        "from orchestify_nb.providers.registry import ProviderRegistry\n"
+        "from orchestify_nb.registry import ProviderRegistry\n"
         f"registry = ProviderRegistry.from_config(load_config({str(EXAMPLE)!r}).providers)\n"
         "print(json.dumps({'providers': {pid: type(registry.get(pid)).__name__ "
         "for pid in registry.list_providers()}, "

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from orchestify_nb.config import load_config
-from orchestify_nb.providers.errors import ConfigError
-from orchestify_nb.providers.registry import ProviderRegistry
+from orchestify_nb.errors import ConfigError
+from orchestify_nb.registry import ProviderRegistry
 from orchestify_nb.testing import LLMEmulator, Reply
 from orchestify_nb.usage.ledger import Ledger
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from orchestify_nb.config import load_config
-from orchestify_nb.providers.registry import ProviderRegistry
+from orchestify_nb.registry import ProviderRegistry
 from orchestify_nb.testing import LLMEmulator
 from tests.security.leaks import FakeKeys, write_config
 

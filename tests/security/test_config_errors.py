@@ -19,8 +19,8 @@ from orchestify_nb.config import (
     discover_config,
     load_config,
 )
-from orchestify_nb.providers.errors import ConfigError
-from orchestify_nb.providers.registry import ProviderRegistry
+from orchestify_nb.errors import ConfigError
+from orchestify_nb.registry import ProviderRegistry
 from tests.security.leaks import ANTHROPIC_KEY_ENV, FakeKeys, assert_exception_clean
 
 REFERENCE = f"${{{ANTHROPIC_KEY_ENV}}}"

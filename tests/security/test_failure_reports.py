@@ -10,8 +10,8 @@ import pytest
 
 from orchestify_nb.batch import run_batch
 from orchestify_nb.config import load_config
-from orchestify_nb.providers.errors import ConfigError
-from orchestify_nb.providers.registry import ProviderRegistry
+from orchestify_nb.errors import ConfigError
+from orchestify_nb.registry import ProviderRegistry
 from orchestify_nb.testing import Fault, LLMEmulator
 from tests.security.conftest import RegistryFactory
 from tests.security.leaks import (

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestify_nb.providers.errors import ProviderError
+from orchestify_nb.errors import ProviderError
 from orchestify_nb.testing import Fault, LLMEmulator, Reply
 from orchestify_nb.usage import LEDGER_ENV, set_default_ledger
 from orchestify_nb.usage.ledger import Ledger

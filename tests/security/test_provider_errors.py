@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from orchestify_nb.providers.errors import AuthenticationError, ProviderError
-from orchestify_nb.providers.registry import ProviderRegistry
+from orchestify_nb.errors import AuthenticationError, ProviderError
 from orchestify_nb.providers.types import StreamEvent
+from orchestify_nb.registry import ProviderRegistry
 from orchestify_nb.testing import Fault, LLMEmulator, Reply
 from orchestify_nb.testing.script import Scripted
 from tests.security.conftest import SDK_LOGGERS, RegistryFactory

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from orchestify_nb.config import OrchestifyConfig, ProviderConfig, default_config, load_config
-from orchestify_nb.providers.registry import ProviderRegistry
+from orchestify_nb.registry import ProviderRegistry
 from tests.security.conftest import RegistryFactory
 from tests.security.leaks import (
     ANTHROPIC_KEY_ENV,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from orchestify_nb import OpenAIProvider, ProviderError
-from orchestify_nb.providers.registry import ProviderRegistry
+from orchestify_nb.registry import ProviderRegistry
 
 URL = "https://svc-user:HUNTER2-PASSWORD@gateway.example/v1?api-key=QUERYKEY-123456"
 

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 
 from orchestify_nb.config import load_config
+from orchestify_nb.errors import BudgetExceededError
 from orchestify_nb.providers.claude import ClaudeProvider
-from orchestify_nb.providers.errors import BudgetExceededError
 from orchestify_nb.providers.openai_provider import OpenAIProvider
 from orchestify_nb.testing import LLMEmulator, Reply
 from orchestify_nb.usage.budgets import Budget, BudgetWarning, budgets_from_config

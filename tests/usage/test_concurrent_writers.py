@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestify_nb.providers.errors import BudgetExceededError
+from orchestify_nb.errors import BudgetExceededError
 from orchestify_nb.usage.budgets import Budget
 from orchestify_nb.usage.ledger import Ledger
 from orchestify_nb.usage.schema import BLOCK_ROWS

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from orchestify_nb.errors import OverloadedError
 from orchestify_nb.providers.claude import ClaudeProvider
-from orchestify_nb.providers.errors import OverloadedError
 from orchestify_nb.providers.openai_provider import OpenAIProvider
 from orchestify_nb.providers.types import LLMResponse
 from orchestify_nb.testing import Fault, LLMEmulator, Reply

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from orchestify_nb.errors import BudgetExceededError
 from orchestify_nb.providers.claude import ClaudeProvider
-from orchestify_nb.providers.errors import BudgetExceededError
 from orchestify_nb.testing import LLMEmulator, Reply
 from orchestify_nb.usage.budgets import Budget
 from orchestify_nb.usage.ledger import Ledger

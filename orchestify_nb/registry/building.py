@@ -13,10 +13,10 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from orchestify_nb.errors import ConfigError, redact
 from orchestify_nb.providers.base import LLMProvider
-from orchestify_nb.providers.errors import ConfigError, redact
-from orchestify_nb.providers.registry.reporting import plural
 from orchestify_nb.redaction import url_secrets
+from orchestify_nb.registry.reporting import plural
 
 if TYPE_CHECKING:
     from orchestify_nb.config import OrchestifyConfig, ProviderConfig
@@ -35,7 +35,7 @@ __all__ = [
     "provider_class",
 ]
 
-logger = logging.getLogger("orchestify_nb.providers.registry")
+logger = logging.getLogger("orchestify_nb.registry")
 
 #: Provider type -> "module:Class", imported on first use.
 PROVIDER_CLASSES: dict[str, str] = {

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from orchestify_nb.errors import ConfigError
 from orchestify_nb.providers.base import LLMProvider
-from orchestify_nb.providers.errors import ConfigError
-from orchestify_nb.providers.registry.building import (
+from orchestify_nb.providers.types import TokenUsage
+from orchestify_nb.registry.building import (
     PROVIDER_CLASSES,
     as_config,
     build_providers,
@@ -22,13 +23,12 @@ from orchestify_nb.providers.registry.building import (
     ping_failures_error,
     provider_class,
 )
-from orchestify_nb.providers.registry.reporting import (
+from orchestify_nb.registry.reporting import (
     ProviderInfo,
     plural,
     provider_info,
     usage_text,
 )
-from orchestify_nb.providers.types import TokenUsage
 
 if TYPE_CHECKING:
     from orchestify_nb.config import AgentConfig, OrchestifyConfig, ProviderConfig
