@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from orchestify_nb.tokens import TokenCounts
 from orchestify_nb.usage.budgets import Budget
 from orchestify_nb.usage.frames import SUMMARISED_COLUMNS, summarise
 from orchestify_nb.usage.ledger import Ledger
@@ -61,10 +62,12 @@ def synthetic_record(rng: random.Random, started: datetime) -> UsageRecord:
         started_at=started,
         finished_at=started + timedelta(seconds=latency),
         status="error" if failed else "ok",
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        cache_read_tokens=rng.choice([0, 0, 0, input_tokens // 2]),
-        reasoning_tokens=rng.choice([0, output_tokens // 3]),
+        tokens=TokenCounts(
+            input=input_tokens,
+            output=output_tokens,
+            cache_read=rng.choice([0, 0, 0, input_tokens // 2]),
+            reasoning=rng.choice([0, output_tokens // 3]),
+        ),
         cost_usd=None if rng.random() < 0.05 else (input_tokens * 3 + output_tokens * 15) / 1e6,
         priced=True,
         price_source="genai-prices 0.2.3",

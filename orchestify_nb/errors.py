@@ -8,6 +8,7 @@ contain an API key (``redact`` scrubs any secret the provider knows before a mes
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 
 class OrchestifyError(Exception):
@@ -26,6 +27,9 @@ class ProviderError(OrchestifyError):
     """
 
     retryable: bool = False
+    #: What had arrived when the call failed (an ``LLMResponse``: partial text, usage so far),
+    #: set by the provider base class.
+    partial_response: Any = None
 
     def __init__(
         self,
@@ -115,6 +119,21 @@ class ModelNotSupportedError(ProviderError, ValueError):
 
 class UnsupportedOptionError(ProviderError, ValueError):
     """An option the chosen model rejects (checked before any request, not a raw 400)."""
+
+
+class InvalidArgumentError(UnsupportedOptionError):
+    """An argument's value no API accepts (``max_tokens=0``, ``temperature=nan``, a lone
+    surrogate in the prompt); refused before anything is sent, whichever surface it came from."""
+
+
+class IncompleteResponseError(ProviderConnectionError):
+    """The answer stopped before the API's end marker (``message_stop``, a ``finish_reason``):
+    the connection or the server broke off. Retried when nothing had been shown yet."""
+
+
+class ResponseFormatError(ProviderError):
+    """The server answered, but not in the API's format (an HTML page, garbage, invalid UTF-8):
+    usually a wrong ``base_url`` or a proxy's error page."""
 
 
 class BudgetExceededError(ProviderError):

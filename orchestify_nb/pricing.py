@@ -23,7 +23,7 @@ import os
 import sys
 from bisect import bisect_left
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache, lru_cache
@@ -33,6 +33,8 @@ from typing import Any, TypeGuard
 
 from pydantic import ConfigDict, NonNegativeFloat
 from pydantic.dataclasses import dataclass as pydantic_dataclass
+
+from orchestify_nb.tokens import TokenCounts
 
 __all__ = [
     "ModelPrice",
@@ -63,15 +65,8 @@ class ModelPrice:
     cache_read_per_mtok: NonNegativeFloat | None = None
     cache_write_per_mtok: NonNegativeFloat | None = None
 
-    def cost(
-        self,
-        *,
-        input_tokens: int,
-        output_tokens: int,
-        cache_read_tokens: int,
-        cache_write_tokens: int,
-    ) -> float:
-        uncached = max(input_tokens - cache_read_tokens - cache_write_tokens, 0)
+    def cost(self, tokens: TokenCounts) -> float:
+        uncached = max(tokens.input - tokens.cache_read - tokens.cache_write, 0)
         read_price = (
             self.input_per_mtok if self.cache_read_per_mtok is None else self.cache_read_per_mtok
         )
@@ -80,9 +75,9 @@ class ModelPrice:
         )
         return (
             uncached * self.input_per_mtok
-            + cache_read_tokens * read_price
-            + cache_write_tokens * write_price
-            + output_tokens * self.output_per_mtok
+            + tokens.cache_read * read_price
+            + tokens.cache_write * write_price
+            + tokens.output * self.output_per_mtok
         ) / 1_000_000
 
 
@@ -102,16 +97,12 @@ def price_call(
     *,
     provider_type: str,
     model: str,
-    input_tokens: int,
-    output_tokens: int,
-    cache_read_tokens: int = 0,
-    cache_write_tokens: int = 0,
-    reasoning_tokens: int = 0,
+    tokens: TokenCounts,
     overrides: Mapping[str, ModelPrice] | None = None,
     base_url: str | None = None,
 ) -> PriceQuote:
-    """Price one call. Token counts follow the package convention: ``input_tokens`` includes the
-    cache reads and writes, ``reasoning_tokens`` are part of ``output_tokens``.
+    """Price one call's ``tokens`` (``TokenCounts``: input includes the cache reads and writes,
+    output includes reasoning).
 
     Order: a config override for the model, then (local models) free, then genai-prices, then
     LiteLLM's cost map for LiteLLM-routed models; otherwise unpriced. Never raises.
@@ -119,33 +110,23 @@ def price_call(
     try:
         # A provider that reports cached tokens beyond its prompt count is inconsistent; bill the
         # larger figure rather than refuse to price.
-        input_tokens = max(input_tokens, cache_read_tokens + cache_write_tokens)
+        cached = tokens.cache_read + tokens.cache_write
+        if tokens.input < cached:
+            tokens = replace(tokens, input=cached)
         override = _find_override(overrides, model) if overrides else None
         if override is not None:
-            cost = override.cost(
-                input_tokens=input_tokens,
-                output_tokens=output_tokens,
-                cache_read_tokens=cache_read_tokens,
-                cache_write_tokens=cache_write_tokens,
-            )
+            cost = override.cost(tokens)
             return PriceQuote(cost, True, "config override")
         if provider_type == "local":
             return PriceQuote(0.0, True, "local model (free)")
         genai = _genai_model(provider_type, model, base_url)
         if genai is not None:
-            cost = genai.cost(input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
+            cost = genai.cost(tokens.input, tokens.output, tokens.cache_read, tokens.cache_write)
             return PriceQuote(cost, True, _genai_source())
         if provider_type == "litellm":
             entry = _litellm_cost_entry(model)
             if entry is not None:
-                cost = _litellm_cost(
-                    entry,
-                    input_tokens,
-                    output_tokens,
-                    cache_read_tokens,
-                    cache_write_tokens,
-                    reasoning_tokens,
-                )
+                cost = _litellm_cost(entry, tokens)
                 return PriceQuote(cost, True, "litellm cost map")
     except Exception:  # pricing must never cost the caller an answer
         logger.warning("could not price %s call to %r", provider_type, model, exc_info=True)
@@ -354,26 +335,19 @@ def _bundled_litellm_cost_map() -> Mapping[str, Any]:
     return loaded if isinstance(loaded, dict) else {}
 
 
-def _litellm_cost(
-    entry: Mapping[str, Any],
-    input_tokens: int,
-    output_tokens: int,
-    cache_read_tokens: int,
-    cache_write_tokens: int,
-    reasoning_tokens: int,
-) -> float:
+def _litellm_cost(entry: Mapping[str, Any], tokens: TokenCounts) -> float:
     input_rate = float(entry["input_cost_per_token"])
     output_rate = float(entry["output_cost_per_token"])
     read_rate = _rate(entry, "cache_read_input_token_cost", input_rate)
     write_rate = _rate(entry, "cache_creation_input_token_cost", input_rate)
     reasoning_rate = _rate(entry, "output_cost_per_reasoning_token", output_rate)
-    uncached = max(input_tokens - cache_read_tokens - cache_write_tokens, 0)
-    reasoning = min(reasoning_tokens, output_tokens)
+    uncached = max(tokens.input - tokens.cache_read - tokens.cache_write, 0)
+    reasoning = min(tokens.reasoning, tokens.output)
     return (
         uncached * input_rate
-        + cache_read_tokens * read_rate
-        + cache_write_tokens * write_rate
-        + (output_tokens - reasoning) * output_rate
+        + tokens.cache_read * read_rate
+        + tokens.cache_write * write_rate
+        + (tokens.output - reasoning) * output_rate
         + reasoning * reasoning_rate
     )
 

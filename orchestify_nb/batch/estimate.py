@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from orchestify_nb.batch.tokens import get_token_counter
 from orchestify_nb.providers.base import LLMProvider
 from orchestify_nb.providers.types import LLMRequest
+from orchestify_nb.tokens import TokenCounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +69,7 @@ def estimate_batch(provider: LLMProvider, requests: Sequence[LLMRequest]) -> Bat
             quote = price_call(
                 provider_type=provider.provider_type,
                 model=model,
-                input_tokens=input_tokens,
-                output_tokens=output_tokens,
+                tokens=TokenCounts(input=input_tokens, output=output_tokens),
                 overrides=provider.pricing_overrides,
                 base_url=provider.base_url,
             )

@@ -18,7 +18,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Coroutine, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -29,6 +29,7 @@ from orchestify_nb.batch.progress import BatchProgress
 from orchestify_nb.batch.providers import resolve_provider
 from orchestify_nb.batch.result import BatchInputError, BatchResult, BatchRow, Prompt
 from orchestify_nb.providers.base import LLMProvider
+from orchestify_nb.providers.types import LLMRequest
 from orchestify_nb.usage.context import call_context
 
 __all__ = [
@@ -72,19 +73,22 @@ def new_batch_id() -> str:
 
 @dataclass
 class BatchRun:
-    """A validated, estimated batch, ready to send; ``run()`` fills ``result`` in place."""
+    """A validated, estimated batch, ready to send; ``run()`` fills ``result`` in place.
+
+    ``requests`` are the rows' requests, built and checked once by ``prepare_batch`` (one per
+    row of ``to_send``): the estimate counted them, and they are sent as built.
+    """
 
     provider: LLMProvider
     result: BatchResult
     estimate: BatchEstimate
     to_send: list[BatchRow]
-    model: str | None
+    requests: list[LLMRequest]
     concurrency: int
     rpm: float | None
     tpm: float | None
     progress: bool
     description: str | None
-    params: dict[str, Any] = field(default_factory=dict)
 
     async def run(self) -> BatchResult:
         """Send the rows; on cancel, keep the finished ones and mark the rest ``cancelled``."""
@@ -113,23 +117,23 @@ class BatchRun:
 
     async def _send_rows(self, progress: BatchProgress) -> None:
         """At most ``concurrency`` calls in flight, starts paced by ``rpm``/``tpm``."""
-        provider, model, params = self.provider, self.model, self.params
+        provider = self.provider
         request_limiter = PacedLimiter(self.rpm) if self.rpm else None
         token_limiter = PacedLimiter(self.tpm) if self.tpm else None
-        max_tokens = params.get("max_tokens") or provider.max_tokens
-        booked = (tokens + max_tokens for tokens in self.estimate.row_input_tokens)
-        queue: Iterator[tuple[BatchRow, int]] = zip(self.to_send, booked, strict=True)
+        queue: Iterator[tuple[BatchRow, LLMRequest, int]] = zip(
+            self.to_send, self.requests, self.estimate.row_input_tokens, strict=True
+        )
 
         async def worker() -> None:
             # The workers share one iterator; next() is synchronous, so each row goes to one.
-            for row, tokens in queue:
+            for row, request, input_tokens in queue:
                 if request_limiter is not None:
                     await request_limiter.acquire()
                 if token_limiter is not None:
-                    await token_limiter.acquire(tokens)
+                    await token_limiter.acquire(input_tokens + request.max_tokens)
                 started = time.perf_counter()
                 try:
-                    response = await provider.complete(row.prompt, model=model, **params)
+                    response = await provider.complete(request)
                 except Exception as error:  # the row keeps its error; the batch goes on
                     row.fail(error, time.perf_counter() - started)
                 else:
@@ -188,13 +192,12 @@ def prepare_batch(
         result=result,
         estimate=estimate,
         to_send=to_send,
-        model=model,
+        requests=requests,
         concurrency=concurrency,
         rpm=rpm,
         tpm=tpm,
         progress=progress,
         description=description,
-        params=dict(params),
     )
 
 

@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import closing
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -25,9 +26,10 @@ if TYPE_CHECKING:
 
     from orchestify_nb.config import AgentConfig
     from orchestify_nb.providers.base import LLMProvider
-    from orchestify_nb.providers.types import LLMMessage, LLMResponse, StreamEvent
+    from orchestify_nb.providers.types import LLMMessage, LLMRequest, LLMResponse, StreamEvent
     from orchestify_nb.render import OutputFormat, StreamRenderer
     from orchestify_nb.session import NotebookSession
+    from orchestify_nb.tokens import TokenCounts
 
 #: The request arguments a cell sets (the messages aside).
 RequestArgs = dict[str, Any]
@@ -91,7 +93,7 @@ def run_llm_cell(
     except OrchestifyError as error:
         raise as_usage_error(session, error) from None
 
-    response, renderer = _call(shell, session, provider, options, messages, args, request.model)
+    response, renderer = _call(shell, session, provider, options, request)
     renderer.finish(response, answer_metadata(response, options, messages, system))
     if options.chat:
         session.chat(options.chat).extend([_user(prompt), _assistant(response.content)])
@@ -109,11 +111,10 @@ def _call(
     session: NotebookSession,
     provider: LLMProvider,
     options: CellOptions,
-    messages: list[LLMMessage],
-    args: RequestArgs,
-    model: str,
+    request: LLMRequest,
 ) -> tuple[LLMResponse, StreamRenderer]:
-    """Run the call under the cell's usage labels; on failure the renderer keeps what arrived."""
+    """Send the request as built, under the cell's usage labels; on failure the renderer keeps
+    what arrived."""
     from orchestify_nb.render import StreamRenderer
     from orchestify_nb.usage.context import call_context
 
@@ -121,7 +122,7 @@ def _call(
     renderer = StreamRenderer(
         output_format=output_format,
         terminal=getattr(shell, "kernel", None) is None,
-        waiting_label=f"{provider.provider_id} · {model}",
+        waiting_label=f"{provider.provider_id} · {request.model}",
     )
     renderer.start()
     try:
@@ -132,9 +133,9 @@ def _call(
             cell_execution_count=current_cell_number(shell),
         ):
             if options.stream:
-                response = _stream(provider, messages, args, renderer)
+                response = _stream(provider, request, renderer)
             else:
-                response = _complete(provider, messages, args)
+                response = _complete(provider, request)
     except KeyboardInterrupt:
         renderer.interrupt()
         raise
@@ -144,14 +145,12 @@ def _call(
     return response, renderer
 
 
-def _stream(
-    provider: LLMProvider, messages: list[LLMMessage], args: RequestArgs, renderer: StreamRenderer
-) -> LLMResponse:
+def _stream(provider: LLMProvider, request: LLMRequest, renderer: StreamRenderer) -> LLMResponse:
     from orchestify_nb.runtime import iterate_sync
 
     async def events() -> AsyncIterator[StreamEvent]:
         try:
-            async for event in provider.stream(messages, **args):
+            async for event in provider.stream(request):
                 yield event
         finally:  # connections belong to this call's loop: close them on it
             await provider.aclose()
@@ -168,12 +167,12 @@ def _stream(
     return final
 
 
-def _complete(provider: LLMProvider, messages: list[LLMMessage], args: RequestArgs) -> LLMResponse:
+def _complete(provider: LLMProvider, request: LLMRequest) -> LLMResponse:
     from orchestify_nb.runtime import run_sync
 
     async def complete() -> LLMResponse:
         try:
-            return await provider.complete(messages, **args)
+            return await provider.complete(request)
         finally:
             await provider.aclose()
 
@@ -217,6 +216,11 @@ def _assistant(text: str) -> LLMMessage:
     return LLMMessage(role="assistant", content=text)
 
 
+def usage_metadata(tokens: TokenCounts) -> dict[str, int]:
+    """A call's counts under the ledger's column names, as saved in the output metadata."""
+    return {f"{name}_tokens": value for name, value in asdict(tokens).items()}
+
+
 def prompt_sha256(messages: list[LLMMessage], system: str | None) -> str:
     """Hash of exactly what was sent: the system prompt and every turn, as canonical JSON."""
     sent = {
@@ -238,13 +242,7 @@ def answer_metadata(
         "model": response.model,
         "model_requested": response.model_requested,
         "params": params,
-        "usage": {
-            "input_tokens": response.tokens_input,
-            "output_tokens": response.tokens_output,
-            "cache_read_tokens": response.cache_read_tokens,
-            "cache_write_tokens": response.cache_write_tokens,
-            "reasoning_tokens": response.reasoning_tokens,
-        },
+        "usage": usage_metadata(response.tokens),
         "cost_usd": response.cost_usd,
         "priced": response.priced,
         "price_source": response.price_source,

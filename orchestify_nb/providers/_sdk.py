@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import json
 import os
 import ssl
 import sys
@@ -30,12 +29,10 @@ from orchestify_nb.errors import (
 )
 from orchestify_nb.providers._sdk_errors import map_sdk_error
 from orchestify_nb.providers.base import LLMProvider
-from orchestify_nb.providers.types import LLMRequest, LLMResponse, StreamProgress, ToolCall
+from orchestify_nb.providers.requests import OptionProblem
+from orchestify_nb.providers.types import LLMRequest
 
 ClientT = TypeVar("ClientT")
-
-#: What is wrong with a request and how to fix it, as found before anything is sent.
-OptionProblem = tuple[str, str]
 
 
 def import_sdk(module: str, extra: str) -> ModuleType:
@@ -230,46 +227,9 @@ class SDKClientProvider(HeaderSendingProvider):
 
 
 # ------------------------------------------------------------------------------- translation
-def build_response(
-    progress: StreamProgress,
-    *,
-    content: str,
-    thinking: str,
-    tool_calls: list[ToolCall],
-    finish_reason: str | None,
-    raw: Any,
-    provider_blocks: tuple[dict[str, Any], ...] = (),
-) -> LLMResponse:
-    """The final answer, with the usage the provider folded into ``progress``."""
-    return progress.response(
-        content,
-        "unknown",
-        finish_reason=finish_reason,
-        raw_response=raw,
-        tool_calls=tool_calls,
-        thinking=thinking,
-        provider_blocks=provider_blocks,
-    )
-
-
 def map_finish_reason(table: Mapping[str, str], reason: str | None) -> str | None:
     """The SDK's stop reason in our vocabulary; an unknown non-empty one counts as a stop."""
     return table.get(reason, "stop") if reason else None
-
-
-def parse_tool_arguments(text: str) -> dict[str, Any]:
-    """The JSON object a model produced as tool arguments.
-
-    A truncated or malformed argument string (``finish_reason == "length"``) is kept under
-    ``"_raw"`` rather than dropped, so the caller can see what the model wrote.
-    """
-    if not text.strip():
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {"_raw": text}
-    return value if isinstance(value, dict) else {"_raw": text}
 
 
 # -------------------------------------------------------------------------- option checks

@@ -1,21 +1,134 @@
-"""Turning a finished call (ok, failed or cancelled) into one ledger row.
+"""Pricing a call and turning it (ok, failed or cancelled) into one ledger row.
 
-Kept apart from the provider base class so that what a row holds is decided in one place: the
+Kept apart from the provider's call loop so that what a row holds is decided in one place: the
 response's token counts and timing, the price quote, and the labels of the caller's
-``call_context``.
+``call_context``. ``CallAccounting`` is the part of ``LLMProvider`` that does it.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
-from orchestify_nb.providers.types import LLMResponse
+from orchestify_nb.errors import ProviderError
+from orchestify_nb.providers.calls import CallInProgress
+from orchestify_nb.providers.types import LLMResponse, TokenUsage
 from orchestify_nb.usage.context import current_call_context
 from orchestify_nb.usage.record import CallStatus, UsageRecord
 
 if TYPE_CHECKING:
-    from orchestify_nb.pricing import PriceQuote
+    from orchestify_nb.pricing import ModelPrice, PriceQuote
+
+
+class UsageSink(Protocol):
+    """Where finished calls go (the ledger). ``check_budget`` refuses a call before it starts."""
+
+    def record(self, record: UsageRecord) -> None: ...
+
+    def check_budget(self, provider_id: str) -> None: ...
+
+
+class CallAccounting:
+    """Prices, stamps and records each call of a provider, and keeps its running totals."""
+
+    provider_type: ClassVar[str]
+    provider_id: str
+    base_url: str | None
+    pricing_overrides: dict[str, ModelPrice]
+    _usage_sink: UsageSink | None
+    _usage: TokenUsage
+    _log: logging.Logger
+
+    def _price(self, response: LLMResponse) -> PriceQuote:
+        """Price a finished call from the maintained price data (config overrides win)."""
+        from orchestify_nb.pricing import price_call
+
+        return price_call(
+            provider_type=self.provider_type,
+            model=response.model,
+            tokens=response.tokens,
+            overrides=self.pricing_overrides,
+            base_url=self.base_url,
+        )
+
+    @property
+    def usage_sink(self) -> UsageSink:
+        """Where this provider's calls are recorded: its own sink, else the default ledger."""
+        if self._usage_sink is None:
+            from orchestify_nb.usage import get_default_ledger
+
+            return get_default_ledger()
+        return self._usage_sink
+
+    def _check_budget(self) -> None:
+        self.usage_sink.check_budget(self.provider_id)
+
+    def _finish(self, call: CallInProgress) -> LLMResponse:
+        """The finished call's one response: timed, priced, stamped and recorded."""
+        response = call.response()
+        quote = self._price(response)
+        response.cost_usd, response.priced, response.price_source = (
+            quote.cost_usd,
+            quote.priced,
+            quote.source,
+        )
+        response.provider_id = self.provider_id
+        response.model_requested = call.request.model
+        response.record_id = self._record(call, response, quote)
+        self._log.debug(
+            "%s: %d in / %d out tokens, cost %s, %.3fs",
+            response.model,
+            response.tokens.input,
+            response.tokens.output,
+            "unpriced" if response.cost_usd is None else f"${response.cost_usd:.6f}",
+            response.latency_s or 0.0,
+        )
+        return response
+
+    def _record_unfinished(
+        self, call: CallInProgress, status: CallStatus, error: ProviderError | None
+    ) -> None:
+        """Record a failed or cancelled call with the usage reported and the text that came;
+        the error carries that partial answer as ``partial_response``."""
+        partial = call.response()
+        quote = self._price(partial) if partial.tokens else None
+        if quote is not None:
+            partial.cost_usd, partial.priced = quote.cost_usd, quote.priced
+        partial.provider_id, partial.model_requested = self.provider_id, call.request.model
+        partial.record_id = self._record(
+            call, partial, quote, status=status, error_type=type(error).__name__ if error else None
+        )
+        if error is not None:
+            error.partial_response = partial
+            self._log.warning("%s failed: %s", call.request.model, error)
+
+    def _record(
+        self,
+        call: CallInProgress,
+        response: LLMResponse,
+        quote: PriceQuote | None,
+        *,
+        status: CallStatus = "ok",
+        error_type: str | None = None,
+    ) -> str:
+        """Build the call's ledger row, fold it into this provider's totals and write it."""
+        record = usage_record(
+            provider_id=self.provider_id,
+            provider_type=self.provider_type,
+            model_requested=call.request.model,
+            response=response,
+            quote=quote,
+            started_at=call.started_wall,
+            status=status,
+            error_type=error_type,
+        )
+        self._usage.add_record(record)
+        try:
+            self.usage_sink.record(record)
+        except Exception:  # the answer matters more than the ledger row; say so loudly
+            self._log.exception("could not write the usage record %s to the ledger", record.id)
+        return record.id
 
 
 def usage_record(
@@ -39,11 +152,7 @@ def usage_record(
         started_at=started_at,
         finished_at=UsageRecord.now(),
         status=status,
-        input_tokens=response.tokens_input,
-        output_tokens=response.tokens_output,
-        cache_write_tokens=response.cache_write_tokens,
-        cache_read_tokens=response.cache_read_tokens,
-        reasoning_tokens=response.reasoning_tokens,
+        tokens=response.tokens,
         cost_usd=quote.cost_usd if quote else None,
         priced=quote.priced if quote else False,
         price_source=quote.source if quote else None,

@@ -15,23 +15,31 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import SecretStr
 
 from orchestify_nb.errors import (
+    IncompleteResponseError,
+    InvalidArgumentError,
     ModelNotSupportedError,
     ProviderError,
+    ProviderTimeoutError,
     UnsupportedOptionError,
     redact,
 )
-from orchestify_nb.providers.accounting import usage_record
+from orchestify_nb.providers import requests
+from orchestify_nb.providers.accounting import CallAccounting, UsageSink
+from orchestify_nb.providers.calls import CallInProgress
+from orchestify_nb.providers.deadline import WatchdogExpired
+from orchestify_nb.providers.requests import Messages
 from orchestify_nb.providers.retry import RetryPolicy
 from orchestify_nb.providers.types import (
     LLMMessage,
     LLMRequest,
     LLMResponse,
+    ProviderEvent,
+    StreamEnd,
     StreamEvent,
     StreamProgress,
     TokenUsage,
@@ -40,10 +48,9 @@ from orchestify_nb.providers.types import (
     ToolSpec,
 )
 from orchestify_nb.redaction import redact_url, url_secrets
-from orchestify_nb.usage.record import CallStatus, UsageRecord
 
 if TYPE_CHECKING:
-    from orchestify_nb.pricing import ModelPrice, PriceQuote
+    from orchestify_nb.pricing import ModelPrice
 
 __all__ = [
     "LLMMessage",
@@ -65,15 +72,7 @@ DEFAULT_MAX_TOKENS = 1024
 DEFAULT_TIMEOUT_S = 120.0
 
 
-class UsageSink(Protocol):
-    """Where finished calls go (the ledger). ``check_budget`` refuses a call before it starts."""
-
-    def record(self, record: UsageRecord) -> None: ...
-
-    def check_budget(self, provider_id: str) -> None: ...
-
-
-class LLMProvider(ABC):
+class LLMProvider(CallAccounting, ABC):
     """An LLM service behind one async API: ``complete()`` for an answer, ``stream()`` for deltas.
 
     The API key is held as a ``SecretStr``: it appears in no repr, log line or error message, and
@@ -114,15 +113,21 @@ class LLMProvider(ABC):
 
     # ----------------------------------------------------------------- what subclasses provide
     @abstractmethod
-    async def _complete(self, request: LLMRequest, progress: StreamProgress) -> LLMResponse:
-        """One non-streaming SDK call, translated. Token counts go on the response."""
+    def _complete(
+        self, request: LLMRequest, progress: StreamProgress
+    ) -> AsyncIterator[ProviderEvent]:
+        """One non-streaming SDK call, translated into the same events as ``_stream``: the
+        whole answer as deltas, then ``StreamEnd``. Usage goes to ``progress.report()``."""
 
     @abstractmethod
-    def _stream(self, request: LLMRequest, progress: StreamProgress) -> AsyncIterator[StreamEvent]:
-        """One streaming SDK call, translated: deltas, then exactly one ``done`` event.
+    def _stream(
+        self, request: LLMRequest, progress: StreamProgress
+    ) -> AsyncIterator[ProviderEvent]:
+        """One streaming SDK call, translated: text, thinking and tool-call deltas, then one
+        ``StreamEnd`` when (and only when) the API's own end marker arrived.
 
-        Update ``progress`` with usage as the SDK reports it, so an interrupted call is recorded
-        with what was already spent.
+        Report usage to ``progress`` as the SDK reports it, so an interrupted call is recorded
+        with what was already spent. The base class assembles the deltas into the response.
         """
 
     @abstractmethod
@@ -167,22 +172,6 @@ class LLMProvider(ABC):
     def supports_code_execution(self, model: str | None = None) -> bool:
         return False
 
-    def _price(self, response: LLMResponse) -> PriceQuote:
-        """Price a finished call from the maintained price data (config overrides win)."""
-        from orchestify_nb.pricing import price_call
-
-        return price_call(
-            provider_type=self.provider_type,
-            model=response.model,
-            input_tokens=response.tokens_input,
-            output_tokens=response.tokens_output,
-            cache_read_tokens=response.cache_read_tokens,
-            cache_write_tokens=response.cache_write_tokens,
-            reasoning_tokens=response.reasoning_tokens,
-            overrides=self.pricing_overrides,
-            base_url=self.base_url,
-        )
-
     async def aclose(self) -> None:
         """Release the SDK client's connections (safe to call more than once)."""
 
@@ -209,7 +198,7 @@ class LLMProvider(ABC):
 
     def build_request(
         self,
-        messages: Sequence[LLMMessage | Mapping[str, Any]] | str,
+        messages: Messages,
         *,
         model: str | None = None,
         temperature: float | None = None,
@@ -219,7 +208,12 @@ class LLMProvider(ABC):
         thinking: int | None = None,
         **options: Any,
     ) -> LLMRequest:
-        """Validate arguments into an ``LLMRequest`` (no I/O); raises before anything is sent."""
+        """Check the arguments into an ``LLMRequest`` (no I/O); raises before anything is sent.
+
+        This is the one signature of a call: ``complete()`` and ``stream()`` take these same
+        arguments, or a request built here (the magics, the panel and batch runs build and
+        check each request once, estimate it, then send it as built).
+        """
         chosen = model or self.default_model
         if not chosen:
             raise ModelNotSupportedError(
@@ -228,183 +222,67 @@ class LLMProvider(ABC):
                 hint="Pass model=... or set default_model in the provider's config.",
             )
         self.validate_model(chosen)
-        if isinstance(messages, str):
-            messages = [LLMMessage(role="user", content=messages)]
-        coerced = [m if isinstance(m, LLMMessage) else LLMMessage(**m) for m in messages]
-        if not coerced:
-            raise UnsupportedOptionError(
-                "no messages to send",
-                provider_id=self.provider_id,
-                model=chosen,
-                hint="Pass at least one LLMMessage(role='user', content=...).",
-            )
-        system_parts = [m.content for m in coerced if m.role == "system"]
-        if system:
-            system_parts.insert(0, system)
-        request = LLMRequest(
-            messages=[m for m in coerced if m.role != "system"],
+        request = requests.build_request(
+            provider_id=self.provider_id,
+            messages=messages,
             model=chosen,
-            max_tokens=max_tokens or self.max_tokens,
+            default_max_tokens=self.max_tokens,
             temperature=temperature,
-            system="\n\n".join(system_parts) or None,
-            tools=[ToolSpec.coerce(t) for t in tools or ()],
+            max_tokens=max_tokens,
+            system=system,
+            tools=tools,
             thinking=thinking,
             options={**self.default_options, **options},
         )
         self.validate_options(request)
         return request
 
-    async def complete(
-        self,
-        messages: Sequence[LLMMessage | Mapping[str, Any]] | str,
-        *,
-        model: str | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        system: str | None = None,
-        tools: Sequence[ToolSpec | dict[str, Any]] | None = None,
-        thinking: int | None = None,
-        **options: Any,
-    ) -> LLMResponse:
-        """Send the conversation and return the complete, priced answer."""
-        request = self.build_request(
-            messages,
-            model=model,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            system=system,
-            tools=tools,
-            thinking=thinking,
-            **options,
-        )
-        return await self.complete_request(request)
+    def _as_request(self, messages: Messages | LLMRequest, arguments: dict[str, Any]) -> LLMRequest:
+        if not isinstance(messages, LLMRequest):
+            return self.build_request(messages, **arguments)
+        if arguments:
+            raise InvalidArgumentError(
+                f"arguments ({', '.join(sorted(arguments))}) given with a built LLMRequest",
+                provider_id=self.provider_id,
+                model=messages.model,
+                hint="Pass them to build_request() instead; a built request is sent as built.",
+            )
+        return messages
 
-    async def complete_request(self, request: LLMRequest) -> LLMResponse:
-        """``complete()`` for a request already built by ``build_request`` (batch runs build
-        and estimate every row first, then send)."""
+    async def complete(self, messages: Messages | LLMRequest, /, **arguments: Any) -> LLMResponse:
+        """Send the conversation and return the complete, priced answer.
+
+        ``messages`` is a prompt, a list of turns, or an ``LLMRequest`` from ``build_request``;
+        ``arguments`` are ``build_request``'s (``model``, ``temperature``, ``max_tokens``,
+        ``system``, ``tools``, ``thinking`` and provider options).
+        """
+        request = self._as_request(messages, arguments)
         self._check_budget()
-        await self._prepare()
-        attempt = 0
-        while True:
-            progress = StreamProgress()
-            started_wall, started = UsageRecord.now(), time.perf_counter()
-            try:
-                response = await self._call_mapped(self._complete(request, progress))
-            except asyncio.CancelledError:
-                self._record_unfinished(request, progress, "cancelled", None, started_wall, started)
-                raise
-            except ProviderError as error:
-                if self.retry_policy.should_retry(error, attempt):
-                    await self._wait_before_retry(error, attempt)
-                    attempt += 1
-                    continue
-                self._record_unfinished(request, progress, "error", error, started_wall, started)
-                raise
-            latency = time.perf_counter() - started
-            response.latency_s = latency
-            response.time_to_first_token_s = response.time_to_first_token_s or latency
-            return self._finish(request, response, started_wall)
+        async with aclosing(self._run(request, streaming=False)) as events:
+            async for event in events:
+                if event.response is not None:
+                    return event.response
+        raise AssertionError("a call ends with a response or an exception")  # pragma: no cover
 
     def stream(
-        self,
-        messages: Sequence[LLMMessage | Mapping[str, Any]] | str,
-        *,
-        model: str | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        system: str | None = None,
-        tools: Sequence[ToolSpec | dict[str, Any]] | None = None,
-        thinking: int | None = None,
-        **options: Any,
+        self, messages: Messages | LLMRequest, /, **arguments: Any
     ) -> AsyncGenerator[StreamEvent, None]:
         """Stream the answer as typed events; the last one is ``done`` with the full response.
 
-        Arguments and budgets are checked when ``stream()`` is called, before iteration. A failure
-        before the first delta is retried like ``complete()``; after it, the error is raised (a
-        retry would repeat text the caller has already shown). Breaking out of the loop or
-        cancelling the task records the call as ``cancelled`` with the text so far.
+        Takes what ``complete()`` takes. Arguments and budgets are checked when ``stream()`` is
+        called, before iteration, so a refused call raises before anyone renders a stream that
+        will never come. A failure before the first delta is retried like ``complete()``; after
+        it, the error is raised (a retry would repeat text the caller has already shown).
+        Breaking out of the loop or cancelling the task records the call as ``cancelled`` with
+        the text so far.
         """
-        request = self.build_request(
-            messages,
-            model=model,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            system=system,
-            tools=tools,
-            thinking=thinking,
-            **options,
-        )
-        return self.stream_request(request)
-
-    def stream_request(self, request: LLMRequest) -> AsyncGenerator[StreamEvent, None]:
-        """``stream()`` for a request already built by ``build_request``.
-
-        The budget is checked here, at call time, so a refused call raises before any consumer
-        starts rendering a stream that will never come.
-        """
+        request = self._as_request(messages, arguments)
         self._check_budget()
-        return self._stream_attempts(request)
-
-    async def _stream_attempts(self, request: LLMRequest) -> AsyncGenerator[StreamEvent, None]:
-        await self._prepare()
-        attempt = 0
-        while True:
-            progress = StreamProgress()
-            started_wall, started = UsageRecord.now(), time.perf_counter()
-            emitted = False
-            final: LLMResponse | None = None
-            try:
-                async with aclosing(self._stream_mapped(request, progress)) as events:
-                    async for event in events:
-                        if event.type == "done":
-                            final = self._finalize_stream(request, event, progress, started)
-                            break
-                        if progress.first_token_at is None:
-                            progress.first_token_at = time.perf_counter()
-                        if event.type == "text":
-                            progress.text_parts.append(event.text)
-                        elif event.type == "thinking":
-                            progress.thinking_parts.append(event.text)
-                        emitted = True
-                        yield event
-            except (asyncio.CancelledError, GeneratorExit):
-                self._record_unfinished(request, progress, "cancelled", None, started_wall, started)
-                raise
-            except ProviderError as error:
-                if not emitted and self.retry_policy.should_retry(error, attempt):
-                    await self._wait_before_retry(error, attempt)
-                    attempt += 1
-                    continue
-                self._record_unfinished(request, progress, "error", error, started_wall, started)
-                raise
-            if final is not None:
-                yield StreamEvent.done(self._finish(request, final, started_wall))
-                return
-            raise ProviderError(
-                "the stream ended without a final event",
-                provider_id=self.provider_id,
-                model=request.model,
-            )
-
-    def _finalize_stream(
-        self, request: LLMRequest, event: StreamEvent, progress: StreamProgress, started: float
-    ) -> LLMResponse:
-        """Stamp timing on the final response (pricing and recording follow in ``_finish``)."""
-        if event.response is None:
-            raise ProviderError(
-                "the final stream event carried no response",
-                provider_id=self.provider_id,
-                model=request.model,
-            )
-        event.response.latency_s = time.perf_counter() - started
-        if progress.first_token_at is not None:
-            event.response.time_to_first_token_s = progress.first_token_at - started
-        return event.response
+        return self._run(request, streaming=True)
 
     def get_usage(self) -> TokenUsage:
         """Totals of this provider's calls since creation or the last ``reset_usage()``."""
-        u = self._usage
-        return TokenUsage(**{name: getattr(u, name) for name in TokenUsage.__slots__})
+        return self._usage.copy()
 
     def reset_usage(self) -> None:
         self._usage = TokenUsage()
@@ -418,39 +296,87 @@ class LLMProvider(ABC):
         )
 
     # ------------------------------------------------------------------------------ internals
-    async def _call_mapped(self, awaitable: Any) -> Any:
-        try:
-            return await awaitable
-        except (ProviderError, asyncio.CancelledError):
-            raise
-        except Exception as error:
-            raise self._translate(error) from error
-
-    async def _stream_mapped(
-        self, request: LLMRequest, progress: StreamProgress
+    async def _run(
+        self, request: LLMRequest, *, streaming: bool
     ) -> AsyncGenerator[StreamEvent, None]:
-        iterator = self._stream(request, progress)
+        """The one call loop of both paths: attempts with retries, the deltas (passed on when
+        ``streaming``), then ``done`` with the priced, recorded response."""
+        await self._prepare()
+        attempt = 0
+        while True:
+            call = CallInProgress(request, self.timeout)
+            try:
+                async with call.watchdog:
+                    async for event in self._attempt(call, streaming):
+                        yield event
+            except (asyncio.CancelledError, GeneratorExit):
+                self._record_unfinished(call, "cancelled", None)
+                raise
+            except Exception as raised:
+                error = self._as_provider_error(raised, call)
+                if not call.shown and self.retry_policy.should_retry(error, attempt):
+                    await self._wait_before_retry(error, attempt)
+                    attempt += 1
+                    continue
+                self._record_unfinished(call, "error", error)
+                raise error from (None if error is raised else raised)
+            yield StreamEvent.done(self._finish(call))
+            return
+
+    async def _attempt(
+        self, call: CallInProgress, streaming: bool
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """One attempt: the provider's events folded into ``call``, deltas passed on."""
+        source = self._stream if streaming else self._complete
+        events = source(call.request, call.progress)
+        watchdog, progress = call.watchdog, call.progress
         try:
             while True:
+                watchdog.waiting()
                 try:
-                    event = await anext(iterator)
+                    event = await anext(events)
                 except StopAsyncIteration:
+                    raise IncompleteResponseError(
+                        "the answer ended before the API's end marker (the server or the "
+                        "connection broke off)",
+                        model=call.request.model,
+                        hint="Try again; the partial answer is kept on the error",
+                    ) from None
+                watchdog.arrived()
+                if isinstance(event, StreamEnd):
+                    call.end = event
                     return
-                except (ProviderError, asyncio.CancelledError):
-                    raise
-                except Exception as error:
-                    raise self._translate(error) from error
-                yield event
+                if progress.first_token_at is None:
+                    progress.first_token_at = time.perf_counter()
+                progress.add(event)
+                if streaming:
+                    call.shown = True
+                    yield event
         finally:
-            aclose = getattr(iterator, "aclose", None)
+            aclose = getattr(events, "aclose", None)
             if aclose is not None:
                 await aclose()
 
-    def _translate(self, error: Exception) -> ProviderError:
-        mapped = self._map_error(error)
+    def _as_provider_error(self, raised: Exception, call: CallInProgress) -> ProviderError:
+        """Any failure of an attempt as a typed, scrubbed ``ProviderError``."""
+        if isinstance(raised, WatchdogExpired):
+            return ProviderTimeoutError(
+                f"no answer within the provider's timeout ({raised.waited_s:g}s)",
+                provider_id=self.provider_id,
+                model=call.request.model,
+                hint="Raise timeout: in the provider's config if the model is slow to answer.",
+            )
+        if isinstance(raised, ProviderError):
+            raised.provider_id = raised.provider_id or self.provider_id
+            return raised
+        return self._translate(raised)
+
+    def _translate(self, raised: Exception) -> ProviderError:
+        """An SDK's (or any unexpected) exception as a typed error, scrubbed of secrets."""
+        mapped = self._map_error(raised)
         if mapped is None:
             mapped = ProviderError(
-                f"unexpected {type(error).__name__}: {error}",
+                f"unexpected {type(raised).__name__}: {raised}",
                 hint="Run %llm error for the full traceback.",
             )
         mapped.provider_id = mapped.provider_id or self.provider_id
@@ -468,93 +394,3 @@ class LLMProvider(ABC):
             delay,
         )
         await asyncio.sleep(delay)
-
-    @property
-    def usage_sink(self) -> UsageSink:
-        """Where this provider's calls are recorded: its own sink, else the default ledger."""
-        if self._usage_sink is None:
-            from orchestify_nb.usage import get_default_ledger
-
-            return get_default_ledger()
-        return self._usage_sink
-
-    def _check_budget(self) -> None:
-        self.usage_sink.check_budget(self.provider_id)
-
-    def _finish(
-        self, request: LLMRequest, response: LLMResponse, started_wall: datetime
-    ) -> LLMResponse:
-        """Price a finished call, stamp it with its provenance and record it."""
-        quote = self._price(response)
-        response.cost_usd, response.priced, response.price_source = (
-            quote.cost_usd,
-            quote.priced,
-            quote.source,
-        )
-        response.provider_id = self.provider_id
-        response.model_requested = request.model
-        response.record_id = self._record(request, response, quote, started_wall)
-        self._log.debug(
-            "%s: %d in / %d out tokens, cost %s, %.3fs",
-            response.model,
-            response.tokens_input,
-            response.tokens_output,
-            "unpriced" if response.cost_usd is None else f"${response.cost_usd:.6f}",
-            response.latency_s or 0.0,
-        )
-        return response
-
-    def _record_unfinished(
-        self,
-        request: LLMRequest,
-        progress: StreamProgress,
-        status: CallStatus,
-        error: ProviderError | None,
-        started_wall: datetime,
-        started: float,
-    ) -> None:
-        """Record a failed or cancelled call with whatever usage the provider had reported."""
-        partial = progress.response(
-            progress.text, request.model, latency_s=time.perf_counter() - started
-        )
-        if progress.first_token_at is not None:
-            partial.time_to_first_token_s = progress.first_token_at - started
-        quote = self._price(partial) if partial.tokens_input or partial.tokens_output else None
-        self._record(
-            request,
-            partial,
-            quote,
-            started_wall,
-            status=status,
-            error_type=type(error).__name__ if error else None,
-        )
-        if error is not None:
-            self._log.warning("%s failed: %s", request.model, error)
-
-    def _record(
-        self,
-        request: LLMRequest,
-        response: LLMResponse,
-        quote: PriceQuote | None,
-        started_wall: datetime,
-        *,
-        status: CallStatus = "ok",
-        error_type: str | None = None,
-    ) -> str:
-        """Build the call's ledger row, fold it into this provider's totals and write it."""
-        record = usage_record(
-            provider_id=self.provider_id,
-            provider_type=self.provider_type,
-            model_requested=request.model,
-            response=response,
-            quote=quote,
-            started_at=started_wall,
-            status=status,
-            error_type=error_type,
-        )
-        self._usage.add_record(record)
-        try:
-            self.usage_sink.record(record)
-        except Exception:  # the answer matters more than the ledger row; say so loudly
-            self._log.exception("could not write the usage record %s to the ledger", record.id)
-        return record.id

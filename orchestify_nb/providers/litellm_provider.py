@@ -1,6 +1,6 @@
 """Any backend LiteLLM knows (Azure, Bedrock, Vertex, Ollama, vLLM, ...) via `acompletion`.
 
-LiteLLM answers in the Chat Completions shape, so the translation is ``openai_provider``'s,
+LiteLLM answers in the Chat Completions shape, so the translation is ``chat_completions``',
 plus LiteLLM's ``thinking_blocks``: Claude's signed thinking, which a tool loop with extended
 thinking must send back. LiteLLM is imported on first use, told never to fetch its model cost
 map from the network, kept quiet, and kept from retrying (the base class retries every
@@ -25,21 +25,19 @@ from orchestify_nb.providers._sdk import (
     unknown_options,
 )
 from orchestify_nb.providers._sdk_errors import map_sdk_error
-from orchestify_nb.providers.claude import thinking_block, thinking_problem
-from orchestify_nb.providers.openai_provider import (
-    PASSTHROUGH_OPTIONS as OPENAI_OPTIONS,
-)
-from orchestify_nb.providers.openai_provider import (
+from orchestify_nb.providers.anthropic_api import thinking_block, thinking_problem
+from orchestify_nb.providers.chat_completions import PASSTHROUGH_OPTIONS as CHAT_OPTIONS
+from orchestify_nb.providers.chat_completions import (
     chat_arguments,
+    completion_events,
     is_reasoning_model,
     reasoning_effort,
     reasoning_problem,
-    response_from_completion,
     stream_chat_events,
 )
-from orchestify_nb.providers.types import LLMRequest, LLMResponse, StreamEvent, StreamProgress
+from orchestify_nb.providers.types import LLMRequest, ProviderEvent, StreamProgress
 
-PASSTHROUGH_OPTIONS = OPENAI_OPTIONS | {
+PASSTHROUGH_OPTIONS = CHAT_OPTIONS | {
     "top_k",
     "api_version",
     "custom_llm_provider",
@@ -238,16 +236,19 @@ class LiteLLMProvider(HeaderSendingProvider):
             arguments["extra_headers"] = {**headers, **(request.options.get("extra_headers") or {})}
         return arguments
 
-    async def _complete(self, request: LLMRequest, progress: StreamProgress) -> LLMResponse:
+    async def _complete(
+        self, request: LLMRequest, progress: StreamProgress
+    ) -> AsyncIterator[ProviderEvent]:
         progress.model = request.model
-        litellm = import_litellm()
-        completion = await litellm.acompletion(**self._arguments(request))
-        response = response_from_completion(completion, progress)
+        completion = await import_litellm().acompletion(**self._arguments(request))
         message = completion.choices[0].message
-        response.provider_blocks = replayable_blocks(getattr(message, "thinking_blocks", None))
-        return response
+        blocks = replayable_blocks(getattr(message, "thinking_blocks", None))
+        for event in completion_events(completion, progress, blocks):
+            yield event
 
-    def _stream(self, request: LLMRequest, progress: StreamProgress) -> AsyncIterator[StreamEvent]:
+    def _stream(
+        self, request: LLMRequest, progress: StreamProgress
+    ) -> AsyncIterator[ProviderEvent]:
         progress.model = request.model
         arguments = self._arguments(request)
 

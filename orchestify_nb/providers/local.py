@@ -15,8 +15,7 @@ priced (``orchestify_nb.pricing`` prices local calls as free unless the config o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
-from contextlib import aclosing
+from collections.abc import AsyncIterator
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,13 @@ from orchestify_nb.providers.local_engine import (
     require_llama_cpp,
 )
 from orchestify_nb.providers.local_prompt import PromptFormat, check_prompt_format
-from orchestify_nb.providers.types import LLMRequest, LLMResponse, StreamEvent, StreamProgress
+from orchestify_nb.providers.types import (
+    LLMRequest,
+    ProviderEvent,
+    StreamEnd,
+    StreamEvent,
+    StreamProgress,
+)
 
 __all__ = ["DEFAULT_N_CTX", "DEFAULT_REPEAT_PENALTY", "LOCAL_OPTIONS", "LocalProvider"]
 
@@ -150,44 +155,31 @@ class LocalProvider(LLMProvider):
         seconds (once per process) and is no part of an answer's latency."""
         await asyncio.to_thread(self.loaded_model)
 
-    async def _complete(self, request: LLMRequest, progress: StreamProgress) -> LLMResponse:
-        async with aclosing(self._stream(request, progress)) as events:
-            async for event in events:
-                if event.response is not None:
-                    return event.response
-        raise ProviderError("the local generation ended without an answer", model=request.model)
+    def _complete(
+        self, request: LLMRequest, progress: StreamProgress
+    ) -> AsyncIterator[ProviderEvent]:
+        """The same generation as a stream: the base class assembles the answer either way."""
+        return self._stream(request, progress)
 
     async def _stream(
         self, request: LLMRequest, progress: StreamProgress
-    ) -> AsyncGenerator[StreamEvent, None]:
+    ) -> AsyncIterator[ProviderEvent]:
         progress.model = request.model
         generation = Generation(self._job(request))
         generation.start()
-        content: list[str] = []
         try:
             while (piece := await generation.next_piece()) is not None:
-                progress.tokens_input = piece.tokens_input
-                progress.tokens_output = piece.tokens_output
+                progress.report(piece.tokens)
                 if piece.text:
-                    content.append(piece.text)
-                    yield StreamEvent.text_delta(piece.text)
+                    yield StreamEvent("text", piece.text)
         finally:
             # Stops the worker within one token if the consumer left early, and records what
             # the model really generated, not only what reached the consumer.
             end = await generation.close()
-            progress.tokens_input, progress.tokens_output = end.tokens_input, end.tokens_output
+            progress.report(end.tokens)
         if end.error is not None:
             raise end.error
-        yield StreamEvent.done(
-            LLMResponse(
-                content="".join(content),
-                model=request.model,
-                tokens_input=end.tokens_input,
-                tokens_output=end.tokens_output,
-                finish_reason=end.finish_reason,
-                raw_response=end.prompt,
-            )
-        )
+        yield StreamEnd(end.finish_reason, raw_response=end.prompt)
 
     def _job(self, request: LLMRequest) -> GenerationJob:
         options = request.options

@@ -40,6 +40,7 @@ from orchestify_nb.providers.local_prompt import (
     render_prompt,
 )
 from orchestify_nb.providers.types import LLMMessage
+from orchestify_nb.tokens import TokenCounts
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -262,8 +263,7 @@ class Piece:
     """The text one generated token adds (empty while a character or a stop is incomplete)."""
 
     text: str
-    tokens_input: int
-    tokens_output: int
+    tokens: TokenCounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,8 +271,7 @@ class GenerationEnd:
     """How a generation ended, with the model's own token counts."""
 
     finish_reason: str
-    tokens_input: int = 0
-    tokens_output: int = 0
+    tokens: TokenCounts = field(default_factory=TokenCounts)
     prompt: RenderedPrompt | None = None
     error: BaseException | None = None
 
@@ -340,9 +339,9 @@ class Generation:
                     return
                 prompt = model.render(self.job)
                 finish = self._generate(model, prompt, counts)
-            self._post(GenerationEnd(finish, counts[0], counts[1], prompt))
+            self._post(GenerationEnd(finish, _counted(counts), prompt))
         except BaseException as error:
-            self._post(GenerationEnd("error", counts[0], counts[1], prompt, error))
+            self._post(GenerationEnd("error", _counted(counts), prompt, error))
 
     def _generate(self, model: LoadedModel, prompt: RenderedPrompt, counts: list[int]) -> str:
         """The token loop; returns the finish reason and keeps ``counts`` current."""
@@ -385,11 +384,15 @@ class Generation:
                 break
             counts[1] += 1
             shown, stopped = gate.feed(decoder.decode(llama.detokenize([token])))
-            self._post(Piece(shown, counts[0], counts[1]))
+            self._post(Piece(shown, _counted(counts)))
             if stopped:
                 return "stop"
-        self._post(Piece(gate.flush() + decoder.decode(b"", final=True), *counts))
+        self._post(Piece(gate.flush() + decoder.decode(b"", final=True), _counted(counts)))
         return finish
+
+
+def _counted(counts: list[int]) -> TokenCounts:
+    return TokenCounts(input=counts[0], output=counts[1])
 
 
 @contextmanager

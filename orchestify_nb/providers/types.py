@@ -5,11 +5,31 @@ Consumers (magics, panel, ledger, batch) only ever see these types, never an SDK
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-if TYPE_CHECKING:
-    from orchestify_nb.usage.record import UsageRecord
+from orchestify_nb.tokens import TokenCounts
+from orchestify_nb.usage.totals import TokenUsage
+
+__all__ = [
+    "EventType",
+    "FinishReason",
+    "LLMMessage",
+    "LLMRequest",
+    "LLMResponse",
+    "ProviderEvent",
+    "Role",
+    "StreamEnd",
+    "StreamEvent",
+    "StreamProgress",
+    "TokenCounts",
+    "TokenUsage",
+    "ToolCall",
+    "ToolCallDelta",
+    "ToolSpec",
+    "parse_tool_arguments",
+]
 
 Role = Literal["system", "user", "assistant", "tool"]
 EventType = Literal["text", "thinking", "tool_call", "done"]
@@ -68,23 +88,21 @@ class LLMMessage:
 class LLMResponse:
     """A complete answer with its usage, cost and timing.
 
-    ``tokens_input`` counts every prompt token, cached ones included; ``cache_read_tokens`` and
-    ``cache_write_tokens`` say how many of them were read from or written to the prompt cache.
-    ``reasoning_tokens`` are included in ``tokens_output``. ``cost_usd`` is ``None`` (and
-    ``priced`` False) when no price is known for the model: unknown is never reported as $0.
-    ``provider_blocks`` is opaque provider content the next request must carry back (see
-    ``LLMMessage``); ``to_message()`` turns the answer into the assistant turn that does so.
+    ``tokens`` holds the call's counts (``TokenCounts``: input includes cached tokens, output
+    includes reasoning tokens); ``tokens_input``, ``tokens_output``, ``cache_read_tokens``,
+    ``cache_write_tokens`` and ``reasoning_tokens`` read them under the seed's names.
+    ``cost_usd`` is ``None`` (and ``priced`` False) when no price is known for the model: unknown
+    is never reported as $0. ``usage_estimated`` is True when the server reported no usage and
+    the counts were estimated from the text. ``provider_blocks`` is opaque provider content the
+    next request must carry back (see ``LLMMessage``); ``to_message()`` turns the answer into
+    the assistant turn that does so.
     """
 
     content: str
     model: str
-    tokens_input: int = 0
-    tokens_output: int = 0
+    tokens: TokenCounts = field(default_factory=TokenCounts)
     finish_reason: str | None = None
     raw_response: Any = field(default=None, repr=False, compare=False)
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    reasoning_tokens: int = 0
     cost_usd: float | None = None
     priced: bool = False
     price_source: str | None = None
@@ -96,10 +114,31 @@ class LLMResponse:
     model_requested: str | None = None
     record_id: str | None = None
     provider_blocks: tuple[dict[str, Any], ...] = field(default=(), repr=False)
+    usage_estimated: bool = False
+
+    @property
+    def tokens_input(self) -> int:
+        return self.tokens.input
+
+    @property
+    def tokens_output(self) -> int:
+        return self.tokens.output
+
+    @property
+    def cache_read_tokens(self) -> int:
+        return self.tokens.cache_read
+
+    @property
+    def cache_write_tokens(self) -> int:
+        return self.tokens.cache_write
+
+    @property
+    def reasoning_tokens(self) -> int:
+        return self.tokens.reasoning
 
     @property
     def total_tokens(self) -> int:
-        return self.tokens_input + self.tokens_output
+        return self.tokens.total
 
     def to_message(self) -> LLMMessage:
         """This answer as the assistant turn of the conversation, so a tool loop continues with
@@ -157,57 +196,6 @@ class StreamEvent:
 
 
 @dataclass(slots=True)
-class TokenUsage:
-    """Running totals for one provider (or, summed, for a registry) since the last reset."""
-
-    total_input: int = 0
-    total_output: int = 0
-    total_cost_usd: float = 0.0
-    call_count: int = 0
-    total_cache_read: int = 0
-    total_cache_write: int = 0
-    total_reasoning: int = 0
-    error_count: int = 0
-    cancelled_count: int = 0
-    unpriced_calls: int = 0
-
-    @property
-    def total_tokens(self) -> int:
-        return self.total_input + self.total_output
-
-    def add_record(self, record: UsageRecord) -> None:
-        """Fold one ledger record into the totals."""
-        self.call_count += 1
-        self.total_input += record.input_tokens
-        self.total_output += record.output_tokens
-        self.total_cache_read += record.cache_read_tokens
-        self.total_cache_write += record.cache_write_tokens
-        self.total_reasoning += record.reasoning_tokens
-        if record.cost_usd is not None:
-            self.total_cost_usd += record.cost_usd
-        elif record.input_tokens or record.output_tokens:
-            self.unpriced_calls += 1
-        if record.status == "error":
-            self.error_count += 1
-        elif record.status == "cancelled":
-            self.cancelled_count += 1
-
-    def __add__(self, other: TokenUsage) -> TokenUsage:
-        return TokenUsage(
-            total_input=self.total_input + other.total_input,
-            total_output=self.total_output + other.total_output,
-            total_cost_usd=self.total_cost_usd + other.total_cost_usd,
-            call_count=self.call_count + other.call_count,
-            total_cache_read=self.total_cache_read + other.total_cache_read,
-            total_cache_write=self.total_cache_write + other.total_cache_write,
-            total_reasoning=self.total_reasoning + other.total_reasoning,
-            error_count=self.error_count + other.error_count,
-            cancelled_count=self.cancelled_count + other.cancelled_count,
-            unpriced_calls=self.unpriced_calls + other.unpriced_calls,
-        )
-
-
-@dataclass(slots=True)
 class LLMRequest:
     """A validated request, as the base class hands it to a provider's translation code."""
 
@@ -222,39 +210,98 @@ class LLMRequest:
 
 
 @dataclass(slots=True)
+class StreamEnd:
+    """A provider's last event: it saw the API's own end marker (``message_stop``, a
+    ``finish_reason``), with what only the end knows. A stream without it ended early."""
+
+    finish_reason: str | None
+    provider_blocks: tuple[dict[str, Any], ...] = ()
+    raw_response: Any = None
+
+
+#: What a provider's translation yields: deltas, then one ``StreamEnd``.
+ProviderEvent = StreamEvent | StreamEnd
+
+
+@dataclass(slots=True)
 class StreamProgress:
-    """What a provider has learned so far during a call, so a failed or cancelled call can still
-    be recorded with the usage the provider reported and the text that had arrived."""
+    """One call as it arrives: the provider sets ``model`` and ``tokens`` as the SDK reports
+    them, and the base class adds every delta, so a finished call becomes one ``LLMResponse``
+    and a failed or cancelled one is still recorded with what was spent and said."""
 
     model: str | None = None
+    tokens: TokenCounts = field(default_factory=TokenCounts)
+    usage_reported: bool = False
     text_parts: list[str] = field(default_factory=list)
     thinking_parts: list[str] = field(default_factory=list)
-    tokens_input: int = 0
-    tokens_output: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    reasoning_tokens: int = 0
+    tool_heads: dict[int, list[str]] = field(default_factory=dict)  # index -> [id, name]
+    tool_arguments: dict[int, list[str]] = field(default_factory=dict)
     first_token_at: float | None = None
+
+    def report(self, tokens: TokenCounts) -> None:
+        """The SDK's latest (cumulative) usage."""
+        self.tokens = tokens
+        self.usage_reported = True
+
+    def add(self, event: StreamEvent) -> None:
+        """Fold one delta into the answer being assembled."""
+        if event.type == "text":
+            self.text_parts.append(event.text)
+        elif event.type == "thinking":
+            self.thinking_parts.append(event.text)
+        elif event.tool_call is not None:
+            delta = event.tool_call
+            head = self.tool_heads.setdefault(delta.index, ["", ""])
+            if delta.id:
+                head[0] = delta.id
+            if delta.name:
+                head[1] = delta.name
+            self.tool_arguments.setdefault(delta.index, []).append(delta.arguments_delta)
 
     @property
     def text(self) -> str:
-        """The answer text streamed so far (kept as parts: joining once beats copying per chunk)."""
+        """The answer text so far (kept as parts: joining once beats copying per chunk)."""
         return "".join(self.text_parts)
 
     @property
     def thinking(self) -> str:
         return "".join(self.thinking_parts)
 
-    def response(self, content: str, model: str, **fields: Any) -> LLMResponse:
-        """An ``LLMResponse`` carrying the usage folded in so far (for the final answer, or for
-        recording a call that did not finish)."""
+    def tool_calls(self) -> list[ToolCall]:
+        return [
+            ToolCall(
+                id=self.tool_heads[index][0],
+                name=self.tool_heads[index][1],
+                arguments=parse_tool_arguments("".join(self.tool_arguments[index])),
+            )
+            for index in sorted(self.tool_heads)
+        ]
+
+    def response(self, model: str, end: StreamEnd | None = None) -> LLMResponse:
+        """The one ``LLMResponse`` of this call: complete when ``end`` is given, else what had
+        arrived when it failed or was cancelled."""
         return LLMResponse(
-            content=content,
+            content=self.text,
             model=self.model or model,
-            tokens_input=self.tokens_input,
-            tokens_output=self.tokens_output,
-            cache_read_tokens=self.cache_read_tokens,
-            cache_write_tokens=self.cache_write_tokens,
-            reasoning_tokens=self.reasoning_tokens,
-            **fields,
+            tokens=self.tokens,
+            thinking=self.thinking,
+            tool_calls=self.tool_calls(),
+            finish_reason=end.finish_reason if end else None,
+            raw_response=end.raw_response if end else None,
+            provider_blocks=end.provider_blocks if end else (),
         )
+
+
+def parse_tool_arguments(text: str) -> dict[str, Any]:
+    """The JSON object a model produced as tool arguments.
+
+    A truncated or malformed argument string (``finish_reason == "length"``) is kept under
+    ``"_raw"`` rather than dropped, so the caller can see what the model wrote.
+    """
+    if not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {"_raw": text}
+    return value if isinstance(value, dict) else {"_raw": text}

@@ -16,9 +16,9 @@ from orchestify_nb.usage.context import CallContext, call_context, current_call_
 from orchestify_nb.usage.record import UsageRecord
 
 if TYPE_CHECKING:
-    from orchestify_nb.config import OrchestifyConfig
     from orchestify_nb.usage.budgets import Budget
     from orchestify_nb.usage.ledger import Ledger
+    from orchestify_nb.usage.settings import UsageSettings
 
 __all__ = [
     "CallContext",
@@ -80,7 +80,7 @@ def set_default_ledger(ledger: Ledger | None) -> None:
         _default = ledger
 
 
-def ledger_settings(config: OrchestifyConfig | None) -> tuple[str, list[Budget]]:
+def ledger_settings(config: UsageSettings | None) -> tuple[str, list[Budget]]:
     """The ledger file and budgets a config asks for (``ORCHESTIFY_LEDGER`` wins for the file)."""
     from orchestify_nb.usage.budgets import budgets_from_config
 
@@ -89,7 +89,7 @@ def ledger_settings(config: OrchestifyConfig | None) -> tuple[str, list[Budget]]
     return default_ledger_path(configured), budgets
 
 
-def configure_default_ledger(config: OrchestifyConfig | None) -> Ledger:
+def configure_default_ledger(config: UsageSettings | None) -> Ledger:
     """Make the default ledger the one ``config`` asks for (``ledger:`` file, ``budgets:``).
 
     The session calls this when it loads a config. If the default ledger already writes that

@@ -17,7 +17,7 @@ from orchestify_nb.usage.record import UsageRecord
 from orchestify_nb.usage.store import LedgerStore, to_ns
 
 if TYPE_CHECKING:
-    from orchestify_nb.config import BudgetsConfig
+    from orchestify_nb.usage.settings import BudgetSettings
 
 BudgetPeriod = Literal["day", "session", "total"]
 BudgetState = Literal["ok", "warning", "exceeded"]
@@ -91,7 +91,7 @@ class BudgetStatus:
         return "warning" if self.fraction_used >= self.budget.warn_at else "ok"
 
 
-def budgets_from_config(config: BudgetsConfig | None) -> list[Budget]:
+def budgets_from_config(config: BudgetSettings | None) -> list[Budget]:
     """The ``budgets:`` section of the config as ``Budget`` objects (overall ones first)."""
     if config is None:
         return []

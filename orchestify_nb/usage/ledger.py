@@ -19,7 +19,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self, TypedDict, Unpack
 
 from orchestify_nb.errors import BudgetExceededError, MissingDependencyError
-from orchestify_nb.providers.types import TokenUsage
 from orchestify_nb.usage import queries
 from orchestify_nb.usage.blocks import seal
 from orchestify_nb.usage.budgets import (
@@ -34,12 +33,13 @@ from orchestify_nb.usage.periods import Moment, parse_moment
 from orchestify_nb.usage.record import UsageRecord
 from orchestify_nb.usage.schema import BLOCK_ROWS
 from orchestify_nb.usage.store import Filters, LedgerError, LedgerStore
+from orchestify_nb.usage.totals import TokenUsage
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from orchestify_nb.config import OrchestifyConfig
+    from orchestify_nb.usage.settings import UsageSettings
 
 LabelFilter = str | Sequence[str] | None
 
@@ -147,7 +147,7 @@ class Ledger:
         self._finalizer = weakref.finalize(self, _close_store, self._store, self._pending)
 
     @classmethod
-    def from_config(cls, config: OrchestifyConfig | None) -> Ledger:
+    def from_config(cls, config: UsageSettings | None) -> Ledger:
         """The ledger a config asks for: its file (``ledger: {path}``, unless ``ORCHESTIFY_LEDGER``
         is set) and its limits (``budgets:``)."""
         from orchestify_nb.usage import ledger_settings

@@ -8,12 +8,21 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from orchestify_nb.providers.types import TokenUsage
+from orchestify_nb.tokens import TokenCounts
 from orchestify_nb.usage.record import UsageRecord
 from orchestify_nb.usage.store import Filters, LedgerStore, from_ns
+from orchestify_nb.usage.totals import TokenUsage
 
-#: UsageRecord's fields, read from the ``usage`` view (times as nanoseconds).
-_RECORD_FIELDS = tuple(field.name for field in fields(UsageRecord))
+#: UsageRecord's fields, read from the ``usage`` view (times as nanoseconds), then its
+#: ``tokens`` from the token columns, in ``TokenCounts`` field order.
+_RECORD_FIELDS = tuple(field.name for field in fields(UsageRecord) if field.name != "tokens")
+_TOKEN_COLUMNS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+)
 _TIMES = ("started_at", "finished_at")
 
 
@@ -37,12 +46,14 @@ def totals(store: LedgerStore, filters: Filters) -> TokenUsage:
         ).fetchone()
     return TokenUsage(
         call_count=int(row[0]),
-        total_input=int(row[1]),
-        total_output=int(row[2]),
+        tokens=TokenCounts(
+            input=int(row[1]),
+            output=int(row[2]),
+            cache_read=int(row[4]),
+            cache_write=int(row[5]),
+            reasoning=int(row[6]),
+        ),
         total_cost_usd=float(row[3]),
-        total_cache_read=int(row[4]),
-        total_cache_write=int(row[5]),
-        total_reasoning=int(row[6]),
         error_count=int(row[7]),
         cancelled_count=int(row[8]),
         unpriced_calls=int(row[9]),
@@ -65,7 +76,8 @@ def cost_by_model(store: LedgerStore, filters: Filters) -> list[tuple[str, float
 def read_records(store: LedgerStore, filters: Filters, limit: int | None) -> list[UsageRecord]:
     """Matching rows as records, oldest first; ``limit`` keeps the newest N."""
     columns = ", ".join(
-        f"u.{name}_ns" if name in _TIMES else f"u.{name}" for name in _RECORD_FIELDS
+        [f"u.{name}_ns" if name in _TIMES else f"u.{name}" for name in _RECORD_FIELDS]
+        + [f"u.{name}" for name in _TOKEN_COLUMNS]
     )
     with store.lock:
         where, params = store.where(filters)
@@ -79,7 +91,9 @@ def read_records(store: LedgerStore, filters: Filters, limit: int | None) -> lis
         ).fetchall()
     records = []
     for row in rows:
-        values = dict(zip(_RECORD_FIELDS, row, strict=True))
+        counted = len(_RECORD_FIELDS)
+        values = dict(zip(_RECORD_FIELDS, row[:counted], strict=True))
+        values["tokens"] = TokenCounts(*row[counted:])
         for name in _TIMES:
             values[name] = from_ns(values[name])
         values["priced"] = bool(values["priced"])

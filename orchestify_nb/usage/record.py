@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+from orchestify_nb.tokens import TokenCounts
+
 CallStatus = Literal["ok", "error", "cancelled"]
 
 
@@ -18,9 +20,9 @@ def _new_id() -> str:
 class UsageRecord:
     """A finished call (ok, failed or cancelled), as the provider base class saw it.
 
-    Token fields follow one convention for every provider: ``input_tokens`` counts *all* prompt
-    tokens, cached ones included; ``cache_read_tokens`` and ``cache_write_tokens`` are the parts of
-    it served from or written to the prompt cache. ``reasoning_tokens`` are in ``output_tokens``.
+    ``tokens`` follows ``TokenCounts``' one convention for every provider; the ledger's columns
+    spell its counts ``input_tokens``, ``output_tokens``, ``cache_read_tokens``,
+    ``cache_write_tokens`` and ``reasoning_tokens``.
     """
 
     provider_id: str
@@ -30,11 +32,7 @@ class UsageRecord:
     started_at: datetime
     finished_at: datetime
     status: CallStatus = "ok"
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_write_tokens: int = 0
-    cache_read_tokens: int = 0
-    reasoning_tokens: int = 0
+    tokens: TokenCounts = field(default_factory=TokenCounts)
     cost_usd: float | None = None
     priced: bool = False
     price_source: str | None = None
@@ -49,6 +47,27 @@ class UsageRecord:
     #: The kernel (process) that made the call; the ledger fills it in when it writes the row.
     session_id: str | None = None
     id: str = field(default_factory=_new_id)
+
+    # The ledger's column names for the counts, as rows and DataFrames spell them.
+    @property
+    def input_tokens(self) -> int:
+        return self.tokens.input
+
+    @property
+    def output_tokens(self) -> int:
+        return self.tokens.output
+
+    @property
+    def cache_read_tokens(self) -> int:
+        return self.tokens.cache_read
+
+    @property
+    def cache_write_tokens(self) -> int:
+        return self.tokens.cache_write
+
+    @property
+    def reasoning_tokens(self) -> int:
+        return self.tokens.reasoning
 
     @staticmethod
     def now() -> datetime:

@@ -8,19 +8,13 @@ import sys
 import pytest
 
 from orchestify_nb.pricing import ModelPrice, PriceQuote, price_call, price_data_version
+from orchestify_nb.tokens import TokenCounts
 
 
 def _price(provider_type: str, model: str, **counts: int) -> PriceQuote:
-    tokens = {
-        "input_tokens": 0,
-        "output_tokens": 0,
-        "cache_read_tokens": 0,
-        "cache_write_tokens": 0,
-        "reasoning_tokens": 0,
-    }
-    tokens.update(counts)
+    tokens = TokenCounts(**{name.removesuffix("_tokens"): value for name, value in counts.items()})
     return price_call(
-        provider_type=provider_type, model=model, overrides=None, base_url=None, **tokens
+        provider_type=provider_type, model=model, overrides=None, base_url=None, tokens=tokens
     )
 
 
@@ -56,9 +50,8 @@ def test_openai_type_behind_unknown_base_url_is_priced_as_openai() -> None:
     quote = price_call(
         provider_type="openai",
         model="gpt-4o",
-        input_tokens=1_000_000,
-        output_tokens=0,
         base_url="http://127.0.0.1:9/v1",
+        tokens=TokenCounts(input=1_000_000, output=0),
     )
     assert quote.cost_usd == pytest.approx(2.50)
 
@@ -97,10 +90,8 @@ def test_config_override_wins_over_price_data() -> None:
     quote = price_call(
         provider_type="openai",
         model="gpt-4o-2024-08-06",
-        input_tokens=1_000_000,
-        cache_read_tokens=400_000,
-        output_tokens=1_000_000,
         overrides=override,
+        tokens=TokenCounts(input=1_000_000, cache_read=400_000, output=1_000_000),
     )
     assert quote == PriceQuote(0.6 * 1.0 + 0.4 * 0.5 + 2.0, True, "config override")
 
@@ -109,10 +100,8 @@ def test_override_without_cache_price_charges_cached_tokens_at_input_price() -> 
     quote = price_call(
         provider_type="litellm",
         model="openrouter/my-finetune",
-        input_tokens=1_000_000,
-        cache_write_tokens=1_000_000,
-        output_tokens=0,
         overrides={"my-finetune": ModelPrice(4.0, 8.0)},
+        tokens=TokenCounts(input=1_000_000, cache_write=1_000_000, output=0),
     )
     assert quote.cost_usd == pytest.approx(4.0)
 
@@ -148,8 +137,9 @@ def test_model_price_rejects_negative_and_unknown_fields() -> None:
 def test_importing_pricing_loads_neither_genai_prices_nor_litellm() -> None:
     code = (
         "import sys, orchestify_nb.pricing as p; "
+        "from orchestify_nb.tokens import TokenCounts; "
         "p.price_call(provider_type='litellm', model='abliteration/abliterated-model', "
-        "input_tokens=1, output_tokens=1); "
+        "tokens=TokenCounts(input=1, output=1)); "
         "print('genai_prices' in sys.modules, 'litellm' in sys.modules)"
     )
     before = subprocess.run(

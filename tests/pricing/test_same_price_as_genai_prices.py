@@ -14,6 +14,7 @@ from genai_prices.types import ModelPrice as GenaiModelPrice
 from genai_prices.types import Tier, TieredPrices
 
 from orchestify_nb.pricing import _FastGenaiPrice, price_call
+from orchestify_nb.tokens import TokenCounts
 
 #: Prompt sizes at and around the 200k tier of Claude Sonnet 4.5 (a tier applies *above* its
 #: start), and around the 32k and 256k tiers of the OpenRouter model below.
@@ -49,10 +50,7 @@ def test_every_call_costs_what_genai_prices_calculates(
         quote = price_call(
             provider_type=provider_type,
             model=model,
-            input_tokens=prompt,
-            output_tokens=output,
-            cache_read_tokens=read,
-            cache_write_tokens=write,
+            tokens=TokenCounts(input=prompt, output=output, cache_read=read, cache_write=write),
         )
         usage = Usage(
             input_tokens=prompt,
@@ -73,17 +71,23 @@ def test_every_call_costs_what_genai_prices_calculates(
 
 def test_crossing_a_tier_reprices_every_token_at_the_tier_rate() -> None:
     below = price_call(
-        provider_type="anthropic", model="claude-sonnet-4-5", input_tokens=200_000, output_tokens=0
+        provider_type="anthropic",
+        model="claude-sonnet-4-5",
+        tokens=TokenCounts(input=200_000, output=0),
     )
     above = price_call(
-        provider_type="anthropic", model="claude-sonnet-4-5", input_tokens=200_001, output_tokens=0
+        provider_type="anthropic",
+        model="claude-sonnet-4-5",
+        tokens=TokenCounts(input=200_001, output=0),
     )
     assert below.cost_usd == pytest.approx(200_000 * 3 / 1e6)
     assert above.cost_usd == pytest.approx(200_001 * 6 / 1e6)
 
 
 def test_a_negative_count_is_unpriced_as_genai_prices_rejects_it() -> None:
-    quote = price_call(provider_type="openai", model="gpt-4o", input_tokens=100, output_tokens=-5)
+    quote = price_call(
+        provider_type="openai", model="gpt-4o", tokens=TokenCounts(input=100, output=-5)
+    )
     assert not quote.priced and quote.cost_usd is None
 
 

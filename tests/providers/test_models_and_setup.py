@@ -20,6 +20,7 @@ from orchestify_nb.providers.claude import ClaudeProvider
 from orchestify_nb.providers.litellm_provider import LiteLLMProvider
 from orchestify_nb.providers.openai_provider import OpenAIProvider, reasoning_effort
 from orchestify_nb.testing import LLMEmulator, Reply
+from orchestify_nb.tokens import TokenCounts
 from orchestify_nb.usage.ledger import Ledger
 from tests.providers.conftest import litellm_capabilities_in_a_fresh_process, python_output
 
@@ -63,13 +64,9 @@ def test_every_offered_model_including_the_fallback_is_priced(
         quote = price_call(
             provider_type=provider_type,
             model=model,
-            input_tokens=1_000,
-            output_tokens=1_000,
-            cache_read_tokens=0,
-            cache_write_tokens=0,
-            reasoning_tokens=0,
             overrides={},
             base_url=None,
+            tokens=TokenCounts(input=1_000, output=1_000, cache_read=0, cache_write=0, reasoning=0),
         )
         assert quote.priced, model
 

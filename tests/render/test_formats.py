@@ -15,6 +15,7 @@ from orchestify_nb.render import (
     parse_json_answer,
     response_bundle,
 )
+from orchestify_nb.tokens import TokenCounts
 
 
 @pytest.mark.parametrize("output_format", OUTPUT_FORMATS)
@@ -67,10 +68,7 @@ def test_footer_names_provider_model_tokens_cost_and_latency() -> None:
     response = LLMResponse(
         content="x",
         model="claude-sonnet-4-6",
-        tokens_input=1200,
-        tokens_output=80,
-        cache_read_tokens=1000,
-        reasoning_tokens=30,
+        tokens=TokenCounts(input=1200, output=80, cache_read=1000, reasoning=30),
         cost_usd=0.00123,
         priced=True,
         latency_s=1.234,

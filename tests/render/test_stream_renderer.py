@@ -12,6 +12,7 @@ from IPython.core.interactiveshell import InteractiveShell
 
 from orchestify_nb.providers.types import LLMResponse, StreamEvent
 from orchestify_nb.render import METADATA_KEY, StreamRenderer, UpdateThrottle
+from orchestify_nb.tokens import TokenCounts
 
 
 @pytest.fixture
@@ -25,7 +26,9 @@ def published() -> Iterator[list[dict[str, Any]]]:
 
 
 def response(text: str) -> LLMResponse:
-    return LLMResponse(content=text, model="m", provider_id="p", tokens_output=3, latency_s=0.5)
+    return LLMResponse(
+        content=text, model="m", provider_id="p", tokens=TokenCounts(output=3), latency_s=0.5
+    )
 
 
 def test_one_display_is_updated_in_place_and_the_final_update_has_text_and_metadata(

@@ -11,6 +11,7 @@ import pytest
 from orchestify_nb.providers.claude import ClaudeProvider
 from orchestify_nb.providers.openai_provider import OpenAIProvider
 from orchestify_nb.testing import LLMEmulator
+from orchestify_nb.tokens import TokenCounts
 from orchestify_nb.usage.record import UsageRecord
 
 #: A fixed moment, so tests about days and windows do not depend on the clock.
@@ -24,7 +25,8 @@ def make_record(
     started_at: datetime | None = None,
     **fields: Any,
 ) -> UsageRecord:
-    """A finished call as the provider base class would record it (fields overridable)."""
+    """A finished call as the provider base class would record it (fields overridable; the
+    ledger columns' token names, ``input_tokens=`` etc., set the record's ``TokenCounts``)."""
     started = started_at or UsageRecord.now()
     values: dict[str, Any] = {
         "provider_type": "anthropic" if provider_id.startswith("claude") else "openai",
@@ -39,8 +41,13 @@ def make_record(
         "finish_reason": "stop",
         **fields,
     }
+    counts = {
+        name.removesuffix("_tokens"): values.pop(name)
+        for name in [name for name in values if name.endswith("_tokens")]
+    }
     return UsageRecord(
         provider_id=provider_id,
+        tokens=TokenCounts(**counts),
         model=model,
         started_at=started,
         finished_at=started + timedelta(seconds=values["latency_s"] or 0),

@@ -1,0 +1,54 @@
+"""What the ledger reads from a configuration, as protocols.
+
+The config layer sits above the ledger (it validates files; the ledger records calls), so the
+ledger names the few settings it needs instead of importing the config's models:
+``OrchestifyConfig`` and its ``ledger:``/``budgets:`` sections fit these shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+
+class LimitSettings(Protocol):
+    """Spending limits in USD (``None``: no limit)."""
+
+    @property
+    def per_day(self) -> float | None: ...
+
+    @property
+    def per_session(self) -> float | None: ...
+
+    @property
+    def total(self) -> float | None: ...
+
+
+class BudgetSettings(Protocol):
+    """The ``budgets:`` section: overall limits, per-provider limits, the warning fraction."""
+
+    @property
+    def overall(self) -> LimitSettings: ...
+
+    @property
+    def providers(self) -> Mapping[str, LimitSettings]: ...
+
+    @property
+    def warn_at(self) -> float: ...
+
+
+class LedgerFileSettings(Protocol):
+    """The ``ledger:`` section."""
+
+    @property
+    def path(self) -> str | None: ...
+
+
+class UsageSettings(Protocol):
+    """A whole configuration, as far as usage recording is concerned."""
+
+    @property
+    def ledger(self) -> LedgerFileSettings | None: ...
+
+    @property
+    def budgets(self) -> BudgetSettings | None: ...

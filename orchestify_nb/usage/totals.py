@@ -1,0 +1,83 @@
+"""Running totals of calls: what ``provider.get_usage()`` and ``Ledger.totals()`` return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from orchestify_nb.tokens import TokenCounts
+from orchestify_nb.usage.record import UsageRecord
+
+__all__ = ["TokenUsage"]
+
+
+@dataclass(slots=True)
+class TokenUsage:
+    """Totals for one provider (or, summed, for a registry) since the last reset.
+
+    ``tokens`` holds the summed counts; ``total_input``, ``total_output``, ``total_cache_read``,
+    ``total_cache_write`` and ``total_reasoning`` read them under the seed's names.
+    """
+
+    tokens: TokenCounts = field(default_factory=TokenCounts)
+    total_cost_usd: float = 0.0
+    call_count: int = 0
+    error_count: int = 0
+    cancelled_count: int = 0
+    unpriced_calls: int = 0
+
+    @property
+    def total_input(self) -> int:
+        return self.tokens.input
+
+    @property
+    def total_output(self) -> int:
+        return self.tokens.output
+
+    @property
+    def total_cache_read(self) -> int:
+        return self.tokens.cache_read
+
+    @property
+    def total_cache_write(self) -> int:
+        return self.tokens.cache_write
+
+    @property
+    def total_reasoning(self) -> int:
+        return self.tokens.reasoning
+
+    @property
+    def total_tokens(self) -> int:
+        return self.tokens.total
+
+    def add_record(self, record: UsageRecord) -> None:
+        """Fold one ledger record into the totals."""
+        self.call_count += 1
+        self.tokens += record.tokens
+        if record.cost_usd is not None:
+            self.total_cost_usd += record.cost_usd
+        elif record.tokens:
+            self.unpriced_calls += 1
+        if record.status == "error":
+            self.error_count += 1
+        elif record.status == "cancelled":
+            self.cancelled_count += 1
+
+    def copy(self) -> TokenUsage:
+        return TokenUsage(
+            tokens=self.tokens,
+            total_cost_usd=self.total_cost_usd,
+            call_count=self.call_count,
+            error_count=self.error_count,
+            cancelled_count=self.cancelled_count,
+            unpriced_calls=self.unpriced_calls,
+        )
+
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            tokens=self.tokens + other.tokens,
+            total_cost_usd=self.total_cost_usd + other.total_cost_usd,
+            call_count=self.call_count + other.call_count,
+            error_count=self.error_count + other.error_count,
+            cancelled_count=self.cancelled_count + other.cancelled_count,
+            unpriced_calls=self.unpriced_calls + other.unpriced_calls,
+        )
