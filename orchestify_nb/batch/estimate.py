@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from orchestify_nb.batch.tokens import get_token_counter
 from orchestify_nb.providers.base import LLMProvider
 from orchestify_nb.providers.types import LLMRequest
+from orchestify_nb.token_counting import get_token_counter
 from orchestify_nb.tokens import TokenCounts
 
 

@@ -153,6 +153,7 @@ def usage_record(
         finished_at=UsageRecord.now(),
         status=status,
         tokens=response.tokens,
+        usage_estimated=response.usage_estimated,
         cost_usd=quote.cost_usd if quote else None,
         priced=quote.priced if quote else False,
         price_source=quote.source if quote else None,

@@ -2,15 +2,32 @@
 
 The base class's call loop keeps one ``CallInProgress`` per attempt, so a finished, failed or
 cancelled attempt turns into its ``LLMResponse`` (and ledger row) the same way.
+
+Usage that a server did not report is not zero: llama.cpp's server and others ignore
+``stream_options.include_usage``, and a stream cut short has often not reached its usage yet.
+When an answer (or part of one) came but no usable counts did, the counts are estimated from the
+request and the text (``token_counting``) and the response says ``usage_estimated``. Counts a
+server reports that cannot be true (negative, or beyond any model's context) are replaced the
+same way, with a warning: ``completion_tokens: -1000000`` must not refund a budget.
+(Inconsistent but possible counts, such as cache reads above the prompt, are kept: pricing
+bills the larger figure.)
 """
 
 from __future__ import annotations
 
+import logging
 import time
+from dataclasses import astuple
 
 from orchestify_nb.providers.deadline import Watchdog
 from orchestify_nb.providers.types import LLMRequest, LLMResponse, StreamEnd, StreamProgress
+from orchestify_nb.tokens import TokenCounts
 from orchestify_nb.usage.record import UsageRecord
+
+logger = logging.getLogger("orchestify_nb.providers")
+
+#: More tokens than any one call can use: a count above it is a server's mistake.
+IMPLAUSIBLE_TOKENS = 50_000_000
 
 
 class CallInProgress:
@@ -37,4 +54,39 @@ class CallInProgress:
         response.time_to_first_token_s = (
             first - self.started if first is not None else response.latency_s
         )
+        if self.end is not None or self.progress.first_token_at is not None:
+            reported = self.progress.tokens if self.progress.usage_reported else None
+            if reported is None or implausible(reported):
+                if reported is not None:
+                    logger.warning(
+                        "%s reported impossible token counts %s; estimating them instead",
+                        response.model,
+                        reported,
+                    )
+                response.tokens = estimate_tokens(self.request, response)
+                response.usage_estimated = True
         return response
+
+
+def implausible(tokens: TokenCounts) -> bool:
+    """Counts no real call can have: negative, or beyond any model's context."""
+    counts: tuple[int, ...] = astuple(tokens)
+    return min(counts) < 0 or max(counts) > IMPLAUSIBLE_TOKENS
+
+
+def estimate_tokens(request: LLMRequest, response: LLMResponse) -> TokenCounts:
+    """The call's counts as the offline counter sees them: the prompt's texts, and the answer's
+    text, thinking and tool-call arguments."""
+    from orchestify_nb.token_counting import get_token_counter
+
+    counter = get_token_counter()
+    prompt = [request.system] if request.system else []
+    prompt.extend(message.content for message in request.messages)
+    answer = [response.content, response.thinking]
+    answer.extend(str(call.arguments) for call in response.tool_calls)
+    thinking = counter.count_text(response.thinking) if response.thinking else 0
+    return TokenCounts(
+        input=counter.count_request(prompt),
+        output=sum(counter.count_text(text) for text in answer if text),
+        reasoning=thinking,
+    )

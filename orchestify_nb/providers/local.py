@@ -127,13 +127,6 @@ class LocalProvider(LLMProvider):
                 model=request.model,
                 hint=f"Supported options: {', '.join(LOCAL_OPTIONS)}",
             )
-        if request.temperature is not None and request.temperature < 0:
-            raise UnsupportedOptionError(
-                "temperature must be 0 or more",
-                provider_id=self.provider_id,
-                model=request.model,
-                hint="Use temperature=0 for the same answer every time",
-            )
         try:
             self._job(request)
         except UnsupportedOptionError:

@@ -45,14 +45,22 @@ def check_arguments(
     if thinking is not None and not _whole_at_least(thinking, 0):
         return f"thinking must be a whole number of tokens, 0 or more, not {thinking!r}"
     if temperature is not None:
-        low, high = TEMPERATURE_RANGE
-        if (
-            not isinstance(temperature, Real)
-            or isinstance(temperature, bool)
-            or not math.isfinite(float(temperature))
-            or not low <= float(temperature) <= high
-        ):
-            return f"temperature must be a number from {low:g} to {high:g}, not {temperature!r}"
+        return temperature_problem(temperature)
+    return None
+
+
+def temperature_problem(temperature: object) -> str | None:
+    low, high = TEMPERATURE_RANGE
+    if (
+        not isinstance(temperature, Real)
+        or isinstance(temperature, bool)
+        or not math.isfinite(float(temperature))
+    ):
+        return f"temperature must be a number from {low:g} to {high:g}, not {temperature!r}"
+    if float(temperature) < low:
+        return f"temperature must be {low:g} or more, not {temperature!r}"
+    if float(temperature) > high:
+        return f"temperature must be {high:g} at most, not {temperature!r}"
     return None
 
 

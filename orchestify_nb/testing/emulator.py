@@ -79,7 +79,8 @@ def _stream_response(
         chunks = anthropic_api.stream(reply)
     else:
         options = body.get("stream_options") or {}
-        chunks = openai_api.stream(reply, include_usage=bool(options.get("include_usage")))
+        include_usage = bool(options.get("include_usage")) and reply.reports_usage
+        chunks = openai_api.stream(reply, include_usage=include_usage)
     headers = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}
     if drop_after is not None:
         drop_after = min(drop_after, len(chunks) - 1)

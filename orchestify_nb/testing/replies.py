@@ -41,6 +41,7 @@ class ResolvedReply:
     chunk_chars: int
     chunk_delay_s: float
     first_token_delay_s: float
+    reports_usage: bool = True
 
     @property
     def uncached_input_tokens(self) -> int:
@@ -132,4 +133,5 @@ def resolve_reply(
             if reply.first_token_delay_s is None
             else reply.first_token_delay_s
         ),
+        reports_usage=reply.reports_usage,
     )

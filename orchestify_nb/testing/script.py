@@ -42,6 +42,8 @@ class Reply:
     ``redacted_thinking`` is the opaque ``data`` of an Anthropic ``redacted_thinking`` block sent
     after the thinking (the OpenAI API has no such thing and ignores it). With ``reasoning_tokens``
     (or thinking) set, Anthropic usage carries ``output_tokens_details.thinking_tokens``.
+    ``reports_usage=False`` streams Chat Completions without a usage chunk whatever
+    ``stream_options.include_usage`` asks, as llama.cpp's and other servers do.
     """
 
     text: str = ""
@@ -58,6 +60,7 @@ class Reply:
     chunk_chars: int = 4
     chunk_delay_s: float | None = None
     first_token_delay_s: float | None = None
+    reports_usage: bool = True
 
     def __post_init__(self) -> None:
         if self.chunk_chars < 1:

@@ -15,7 +15,9 @@ from orchestify_nb.usage.totals import TokenUsage
 
 #: UsageRecord's fields, read from the ``usage`` view (times as nanoseconds), then its
 #: ``tokens`` from the token columns, in ``TokenCounts`` field order.
-_RECORD_FIELDS = tuple(field.name for field in fields(UsageRecord) if field.name != "tokens")
+_RECORD_FIELDS = tuple(
+    field.name for field in fields(UsageRecord) if field.name not in ("tokens", "usage_estimated")
+)
 _TOKEN_COLUMNS = (
     "input_tokens",
     "output_tokens",

@@ -33,6 +33,8 @@ class UsageRecord:
     finished_at: datetime
     status: CallStatus = "ok"
     tokens: TokenCounts = field(default_factory=TokenCounts)
+    #: The server reported no (usable) counts, so ``tokens`` were estimated from the text.
+    usage_estimated: bool = False
     cost_usd: float | None = None
     priced: bool = False
     price_source: str | None = None

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 
 from orchestify_nb.batch import prepare_batch
-from orchestify_nb.batch.tokens import HEURISTIC_METHOD, get_token_counter
 from orchestify_nb.providers.claude import ClaudeProvider
 from orchestify_nb.testing import LLMEmulator
+from orchestify_nb.token_counting import HEURISTIC_METHOD, get_token_counter
 from tests.batch.conftest import make_claude
 
 

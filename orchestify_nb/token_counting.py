@@ -1,4 +1,5 @@
-"""Counting prompt tokens before a batch is sent, without touching the network.
+"""Counting tokens without touching the network: a batch's estimate before it is sent, and the
+usage of a call whose server reported none (or nonsense).
 
 ``tiktoken`` downloads its encodings on first use, which fails (or hangs on DNS) on an offline
 machine or a locked-down Binder. We only use an encoding that is already on disk: tiktoken's own
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-logger = logging.getLogger("orchestify_nb.batch")
+logger = logging.getLogger("orchestify_nb.token_counting")
 
 ENCODING_NAME = "o200k_base"
 _ENCODING_URL = f"https://openaipublic.blob.core.windows.net/encodings/{ENCODING_NAME}.tiktoken"
