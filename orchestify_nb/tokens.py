@@ -7,9 +7,10 @@ package (it imports nothing of ours): providers, pricing and the ledger all spea
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, fields
+from typing import Any, Protocol, overload
 
-__all__ = ["TokenCounts"]
+__all__ = ["CountOf", "TokenCounts", "counts_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +37,44 @@ class TokenCounts:
         return bool(self.input or self.output)
 
     def __add__(self, other: TokenCounts) -> TokenCounts:
-        return TokenCounts(
-            input=self.input + other.input,
-            output=self.output + other.output,
-            cache_read=self.cache_read + other.cache_read,
-            cache_write=self.cache_write + other.cache_write,
-            reasoning=self.reasoning + other.reasoning,
-        )
+        return TokenCounts(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+
+class _HoldsTokens(Protocol):
+    @property
+    def tokens(self) -> TokenCounts: ...
+
+
+class CountOf:
+    """A read-only attribute that reads one count of its owner's ``tokens``.
+
+    It keeps the names users already read working without a second copy of the numbers:
+    ``LLMResponse.tokens_input`` (the seed's name), ``UsageRecord.input_tokens`` (the ledger's
+    column name) and ``TokenUsage.total_input`` all read ``tokens.input``.
+    """
+
+    __slots__ = ("count",)
+
+    def __init__(self, count: str) -> None:
+        self.count = count
+
+    @overload
+    def __get__(self, instance: None, owner: type[Any]) -> CountOf: ...
+
+    @overload
+    def __get__(self, instance: _HoldsTokens, owner: type[Any]) -> int: ...
+
+    def __get__(self, instance: _HoldsTokens | None, owner: type[Any]) -> int | CountOf:
+        if instance is None:
+            return self
+        value: int = getattr(instance.tokens, self.count)
+        return value
+
+
+def counts_of() -> tuple[CountOf, CountOf, CountOf, CountOf, CountOf]:
+    """One ``CountOf`` per count, in ``TokenCounts`` field order (input, output, cache_read,
+    cache_write, reasoning), to unpack into a class's names for them."""
+    input_, output, cache_read, cache_write, reasoning = (
+        CountOf(f.name) for f in fields(TokenCounts)
+    )
+    return input_, output, cache_read, cache_write, reasoning

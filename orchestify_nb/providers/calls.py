@@ -5,8 +5,9 @@ cancelled attempt turns into its ``LLMResponse`` (and ledger row) the same way.
 
 Usage that a server did not report is not zero: llama.cpp's server and others ignore
 ``stream_options.include_usage``, and a stream cut short has often not reached its usage yet.
-When an answer (or part of one) came but no usable counts did, the counts are estimated from the
-request and the text (``token_counting``) and the response says ``usage_estimated``. Counts a
+When an answer came but no counts did, they are estimated from the request and the text
+(``token_counting``) and the response says ``usage_estimated``; a call that broke off before any
+counts came stays at zero tokens and unpriced (its cost is unknown, never $0). Counts a
 server reports that cannot be true (negative, or beyond any model's context) are replaced the
 same way, with a warning: ``completion_tokens: -1000000`` must not refund a budget.
 (Inconsistent but possible counts, such as cache reads above the prompt, are kept: pricing
@@ -54,17 +55,17 @@ class CallInProgress:
         response.time_to_first_token_s = (
             first - self.started if first is not None else response.latency_s
         )
-        if self.end is not None or self.progress.first_token_at is not None:
-            reported = self.progress.tokens if self.progress.usage_reported else None
-            if reported is None or implausible(reported):
-                if reported is not None:
-                    logger.warning(
-                        "%s reported impossible token counts %s; estimating them instead",
-                        response.model,
-                        reported,
-                    )
-                response.tokens = estimate_tokens(self.request, response)
-                response.usage_estimated = True
+        reported = self.progress.tokens if self.progress.usage_reported else None
+        if reported is not None and implausible(reported):
+            logger.warning(
+                "%s reported impossible token counts %s; estimating them instead",
+                response.model,
+                reported,
+            )
+        elif reported is not None or self.end is None:
+            return response  # as reported; or unfinished with nothing reported: unpriced
+        response.tokens = estimate_tokens(self.request, response)
+        response.usage_estimated = True
         return response
 
 

@@ -213,6 +213,21 @@ class DeltaBlocks(Protocol):
     def blocks(self) -> tuple[dict[str, Any], ...]: ...
 
 
+def stream_chat(
+    create: Callable[..., Awaitable[Any]],
+    arguments: dict[str, Any],
+    progress: StreamProgress,
+    provider_blocks: DeltaBlocks | None = None,
+) -> AsyncIterator[ProviderEvent]:
+    """Open a Chat Completions stream with ``create`` (the SDK's or LiteLLM's), asking for its
+    usage, and translate it."""
+
+    async def open_stream() -> Any:
+        return await create(**arguments, stream=True, stream_options={"include_usage": True})
+
+    return stream_chat_events(open_stream, progress, provider_blocks)
+
+
 async def stream_chat_events(
     open_stream: Callable[[], Awaitable[Any]],
     progress: StreamProgress,

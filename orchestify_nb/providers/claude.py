@@ -30,9 +30,9 @@ from orchestify_nb.providers.types import (
     StreamEnd,
     StreamEvent,
     StreamProgress,
-    TokenCounts,
     ToolCallDelta,
 )
+from orchestify_nb.tokens import TokenCounts
 
 if TYPE_CHECKING:
     from anthropic.types import Message, MessageDeltaUsage, Usage

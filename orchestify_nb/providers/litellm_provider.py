@@ -33,7 +33,7 @@ from orchestify_nb.providers.chat_completions import (
     is_reasoning_model,
     reasoning_effort,
     reasoning_problem,
-    stream_chat_events,
+    stream_chat,
 )
 from orchestify_nb.providers.types import LLMRequest, ProviderEvent, StreamProgress
 
@@ -250,11 +250,5 @@ class LiteLLMProvider(HeaderSendingProvider):
         self, request: LLMRequest, progress: StreamProgress
     ) -> AsyncIterator[ProviderEvent]:
         progress.model = request.model
-        arguments = self._arguments(request)
-
-        async def open_stream() -> Any:
-            return await import_litellm().acompletion(
-                **arguments, stream=True, stream_options={"include_usage": True}
-            )
-
-        return stream_chat_events(open_stream, progress, StreamedThinkingBlocks())
+        create = import_litellm().acompletion
+        return stream_chat(create, self._arguments(request), progress, StreamedThinkingBlocks())

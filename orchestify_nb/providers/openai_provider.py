@@ -22,7 +22,7 @@ from orchestify_nb.providers.chat_completions import (
     is_reasoning_model,
     reasoning_effort,
     reasoning_problem,
-    stream_chat_events,
+    stream_chat,
 )
 from orchestify_nb.providers.types import LLMRequest, ProviderEvent, StreamProgress
 
@@ -113,11 +113,5 @@ class OpenAIProvider(SDKClientProvider):
         self, request: LLMRequest, progress: StreamProgress
     ) -> AsyncIterator[ProviderEvent]:
         progress.model = request.model
-        arguments = self._arguments(request)
-
-        async def open_stream() -> Any:
-            return await self._clients.get().chat.completions.create(
-                **arguments, stream=True, stream_options={"include_usage": True}
-            )
-
-        return stream_chat_events(open_stream, progress)
+        create = self._clients.get().chat.completions.create
+        return stream_chat(create, self._arguments(request), progress)

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from orchestify_nb.tokens import TokenCounts
+from orchestify_nb.tokens import TokenCounts, counts_of
 from orchestify_nb.usage.totals import TokenUsage
 
 __all__ = [
@@ -116,25 +116,10 @@ class LLMResponse:
     provider_blocks: tuple[dict[str, Any], ...] = field(default=(), repr=False)
     usage_estimated: bool = False
 
-    @property
-    def tokens_input(self) -> int:
-        return self.tokens.input
-
-    @property
-    def tokens_output(self) -> int:
-        return self.tokens.output
-
-    @property
-    def cache_read_tokens(self) -> int:
-        return self.tokens.cache_read
-
-    @property
-    def cache_write_tokens(self) -> int:
-        return self.tokens.cache_write
-
-    @property
-    def reasoning_tokens(self) -> int:
-        return self.tokens.reasoning
+    #: The seed's names for the counts, read from ``tokens``.
+    tokens_input, tokens_output, cache_read_tokens, cache_write_tokens, reasoning_tokens = (
+        counts_of()
+    )
 
     @property
     def total_tokens(self) -> int:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from orchestify_nb.tokens import TokenCounts
+from orchestify_nb.tokens import TokenCounts, counts_of
 
 CallStatus = Literal["ok", "error", "cancelled"]
 
@@ -50,26 +50,10 @@ class UsageRecord:
     session_id: str | None = None
     id: str = field(default_factory=_new_id)
 
-    # The ledger's column names for the counts, as rows and DataFrames spell them.
-    @property
-    def input_tokens(self) -> int:
-        return self.tokens.input
-
-    @property
-    def output_tokens(self) -> int:
-        return self.tokens.output
-
-    @property
-    def cache_read_tokens(self) -> int:
-        return self.tokens.cache_read
-
-    @property
-    def cache_write_tokens(self) -> int:
-        return self.tokens.cache_write
-
-    @property
-    def reasoning_tokens(self) -> int:
-        return self.tokens.reasoning
+    #: The counts under the ledger's column names, as rows and DataFrames spell them.
+    input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens = (
+        counts_of()
+    )
 
     @staticmethod
     def now() -> datetime:

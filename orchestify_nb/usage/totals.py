@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from orchestify_nb.tokens import TokenCounts
+from orchestify_nb.tokens import TokenCounts, counts_of
 from orchestify_nb.usage.record import UsageRecord
 
 __all__ = ["TokenUsage"]
@@ -25,25 +25,8 @@ class TokenUsage:
     cancelled_count: int = 0
     unpriced_calls: int = 0
 
-    @property
-    def total_input(self) -> int:
-        return self.tokens.input
-
-    @property
-    def total_output(self) -> int:
-        return self.tokens.output
-
-    @property
-    def total_cache_read(self) -> int:
-        return self.tokens.cache_read
-
-    @property
-    def total_cache_write(self) -> int:
-        return self.tokens.cache_write
-
-    @property
-    def total_reasoning(self) -> int:
-        return self.tokens.reasoning
+    #: The seed's names for the summed counts, read from ``tokens``.
+    total_input, total_output, total_cache_read, total_cache_write, total_reasoning = counts_of()
 
     @property
     def total_tokens(self) -> int:
@@ -63,14 +46,7 @@ class TokenUsage:
             self.cancelled_count += 1
 
     def copy(self) -> TokenUsage:
-        return TokenUsage(
-            tokens=self.tokens,
-            total_cost_usd=self.total_cost_usd,
-            call_count=self.call_count,
-            error_count=self.error_count,
-            cancelled_count=self.cancelled_count,
-            unpriced_calls=self.unpriced_calls,
-        )
+        return replace(self)
 
     def __add__(self, other: TokenUsage) -> TokenUsage:
         return TokenUsage(
