@@ -1,6 +1,10 @@
 """The ``%%llm`` options: one declaration that generates the magic's help (IPython's
 ``magic_arguments``) and parses ``key=value`` lines on top of it.
 
+That declaration is the ``CellOptions`` dataclass: each field carries its placeholder, help
+line and converter as metadata, and ``CELL_OPTIONS`` is read from the fields, so an option is
+added in one place and the parsed value keeps its static type.
+
 Users write ``%%llm provider=gpt model=gpt-4o temperature=0.2``; ``--key value``
 works too, because ``key=value`` words are rewritten to ``--key value`` and handed to the same
 argparse parser that printed the help. Unknown keys and ill-typed values are caught here with a
