@@ -58,7 +58,7 @@ class LLMMagics(Magics):
         agent=NAME from the config's agents: section supplies its own defaults.
         """
         started = time.monotonic()  # the user's wait starts with the cell, warm-up included
-        wait_for_warm_up()
+        wait_for_warm_up(everything=False)
         from orchestify_nb.errors import OrchestifyError
         from orchestify_nb.magics.cell import as_usage_error, run_llm_cell
         from orchestify_nb.magics.commands import CommandContext, run_subcommand

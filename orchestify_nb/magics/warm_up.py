@@ -5,7 +5,8 @@ spend a second or two importing an SDK while the user waits for its first token.
 ``%load_ext`` only asks for the thread to start once the cell that loaded the extension has
 finished (IPython's ``post_run_cell``), so loading stays within its time budget and imports
 nothing heavy, and the rest of that cell does not compete with the warm-up. A magic call that
-arrives while the thread runs waits for it instead of doing the same work a second time. The
+arrives while the thread runs waits for the session and the default provider to be ready
+instead of doing the same work a second time (``_WarmUp`` says why not for the rest). The
 warm-up never reports anything: the session keeps a config problem for the first call to
 announce, and a provider that cannot be prepared fails again, and is reported, at its first call.
 """
@@ -25,7 +26,7 @@ _EVENT = "post_run_cell"
 
 logger = logging.getLogger("orchestify_nb.magics")
 
-_thread: threading.Thread | None = None
+_thread: _WarmUp | None = None
 _lock = threading.Lock()
 #: The shell whose next ``post_run_cell`` starts the warm-up.
 _waiting_shell: InteractiveShell | None = None
@@ -63,25 +64,48 @@ def start_warm_up() -> None:
     with _lock:
         if _thread is not None and _thread.is_alive():
             return
-        _thread = threading.Thread(target=_warm_up, name="orchestify-warm-up", daemon=True)
+        _thread = _WarmUp()
         _thread.start()
 
 
-def wait_for_warm_up() -> None:
-    """Return once no warm-up is running (at once if none was started)."""
+def wait_for_warm_up(*, everything: bool = True) -> None:
+    """Return once no warm-up is running (at once if none was started); with
+    ``everything=False``, as soon as the session and the default provider are ready."""
     thread = _thread
-    if thread is not None and thread is not threading.current_thread():
+    if thread is None or thread is threading.current_thread():
+        return
+    if everything:
         thread.join()
+    else:
+        thread.first_ready.wait()
 
 
-def _warm_up() -> None:
-    try:
-        from orchestify_nb.registry.warming import warm_up_providers
-        from orchestify_nb.render import StreamRenderer  # noqa: F401  (imported for the first call)
-        from orchestify_nb.runtime import iterate_sync  # noqa: F401
-        from orchestify_nb.session import get_session
+class _WarmUp(threading.Thread):
+    """The session, then the default provider (``first_ready`` is set), then the others.
 
-        session = get_session()
-        warm_up_providers({pid: session.registry.get(pid) for pid in session.registry})
-    except Exception as error:  # never reported here: the first call meets it again
-        logger.debug("warm-up stopped early: %s", type(error).__name__)
+    A first call waits for ``first_ready`` only: most use the default provider, and one that
+    uses another need not wait for every SDK (LiteLLM alone takes seconds to import); its own
+    preparation imports what it needs, and the import system makes a module being imported
+    by this thread wait rather than load twice."""
+
+    def __init__(self) -> None:
+        super().__init__(name="orchestify-warm-up", daemon=True)
+        self.first_ready = threading.Event()
+
+    def run(self) -> None:
+        try:
+            from orchestify_nb.registry.warming import warm_up_providers
+            from orchestify_nb.render import StreamRenderer  # noqa: F401  (for the first call)
+            from orchestify_nb.runtime import iterate_sync  # noqa: F401
+            from orchestify_nb.session import get_session
+
+            registry = get_session().registry
+            default = registry.default_provider_id
+            first = {default: registry.get(default)} if default is not None else {}
+            warm_up_providers(first)
+            self.first_ready.set()
+            warm_up_providers({pid: registry.get(pid) for pid in registry if pid != default})
+        except Exception as error:  # never reported here: the first call meets it again
+            logger.debug("warm-up stopped early: %s", type(error).__name__)
+        finally:
+            self.first_ready.set()
