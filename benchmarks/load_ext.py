@@ -1,9 +1,10 @@
 """How long ``%load_ext orchestify_nb`` takes, in fresh processes (target: <= 0.10 s).
 
 Each run starts a new Python, builds an IPython ``InteractiveShell`` (not timed: a kernel has one
-already) and times ``%load_ext``. The median of 5 runs is printed, and with it the cost the
-extension defers to the first magic call (reading the config and building the registry), so the
-deferral is visible rather than hidden. If ``jupyter-ai-magic-commands`` is installed, its
+already) and times a cell holding ``%load_ext``. The median of 5 runs is printed, and with it
+the work the extension leaves to its background warm-up (reading the config, building the
+registry, importing the configured SDKs) and what is then left for the first magic call, so
+the deferral is visible rather than hidden. If ``jupyter-ai-magic-commands`` is installed, its
 ``%load_ext jupyter_ai_magic_commands`` is measured the same way and the ratio printed.
 
 Run: ``.venv/bin/python benchmarks/load_ext.py``
@@ -27,20 +28,25 @@ import time
 from IPython.core.interactiveshell import InteractiveShell
 shell = InteractiveShell.instance()
 started = time.perf_counter()
-shell.run_line_magic("load_ext", {extension!r})
+shell.run_cell("%load_ext " + {extension!r})  # a cell, as in a notebook: it ends the load
 loaded = time.perf_counter()
-deferred = 0.0
+warmed = deferred = 0.0
 if {extension!r} == "orchestify_nb":
+    from orchestify_nb.magics.warm_up import wait_for_warm_up
     from orchestify_nb.session import get_session
+    wait_for_warm_up()
+    warmed = time.perf_counter() - loaded
+    before = time.perf_counter()
     get_session()
-    deferred = time.perf_counter() - loaded
-print(loaded - started, deferred)
+    deferred = time.perf_counter() - before
+print(loaded - started, warmed, deferred)
 """
 
 
-def measure(extension: str, env: dict[str, str]) -> tuple[float, float]:
-    """Median (load seconds, deferred seconds) over ``RUNS`` fresh processes."""
-    loads, deferred = [], []
+def measure(extension: str, env: dict[str, str]) -> tuple[float, float, float]:
+    """Median (load, background warm-up, left for the first call) seconds over ``RUNS`` fresh
+    processes."""
+    loads, warmed, deferred = [], [], []
     for _ in range(RUNS):
         shown = subprocess.run(
             [sys.executable, "-c", _PROBE.format(extension=extension)],
@@ -51,8 +57,9 @@ def measure(extension: str, env: dict[str, str]) -> tuple[float, float]:
             cwd=ROOT,
         ).stdout.split()
         loads.append(float(shown[0]))
-        deferred.append(float(shown[1]))
-    return statistics.median(loads), statistics.median(deferred)
+        warmed.append(float(shown[1]))
+        deferred.append(float(shown[2]))
+    return statistics.median(loads), statistics.median(warmed), statistics.median(deferred)
 
 
 def main() -> None:
@@ -70,17 +77,17 @@ def main() -> None:
             "ORCHESTIFY_CONFIG": str(config),
             "ORCHESTIFY_LEDGER": str(Path(scratch) / "ledger.sqlite3"),
         }
-        load, deferred = measure("orchestify_nb", env)
+        load, warmed, deferred = measure("orchestify_nb", env)
         print(f"%load_ext orchestify_nb: median {load * 1000:.1f} ms of {RUNS} fresh processes")
         print(f"  target <= 100 ms: {'met' if load <= 0.100 else 'MISSED'}")
         print(
-            f"  deferred to the first magic call (config + registry): {deferred * 1000:.1f} ms; "
-            f"load + deferred = {(load + deferred) * 1000:.1f} ms"
+            f"  background warm-up (config, registry, both SDKs): done {warmed * 1000:.0f} ms "
+            f"after load; left for the first magic call: {deferred * 1000:.1f} ms"
         )
         if importlib.util.find_spec("jupyter_ai_magic_commands") is None:
             print("jupyter_ai_magic_commands is not installed: no side-by-side ratio")
             return
-        theirs, _ = measure("jupyter_ai_magic_commands", env)
+        theirs, _, _ = measure("jupyter_ai_magic_commands", env)
         print(f"%load_ext jupyter_ai_magic_commands: median {theirs * 1000:.1f} ms")
         print(f"  ratio (theirs / ours): {theirs / load:.1f}x")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ __all__ = [
     "CONFIG_ENV",
     "CONFIG_FILENAME",
     "EMBEDDED_DEFAULT_SOURCE",
+    "config_of_providers",
     "config_search_path",
     "default_config",
     "discover_config",
@@ -40,6 +42,22 @@ _CLOUD_DEFAULTS = (
     ("claude", "anthropic", "ANTHROPIC_API_KEY", "claude-sonnet-4-5"),
     ("openai", "openai", "OPENAI_API_KEY", "gpt-4.1-mini"),
 )
+#: Each loaded config by the id of its ``providers`` mapping: the seed builds a registry from
+#: ``config.providers`` alone, and the providers it builds still need the config's ``pricing:``.
+_CONFIG_OF_PROVIDERS: weakref.WeakValueDictionary[int, OrchestifyConfig] = (
+    weakref.WeakValueDictionary()
+)
+
+
+def config_of_providers(providers: Mapping[str, Any]) -> OrchestifyConfig | None:
+    """The loaded config whose ``providers`` mapping is ``providers`` itself, if any."""
+    config = _CONFIG_OF_PROVIDERS.get(id(providers))
+    return config if config is not None and config.providers is providers else None
+
+
+def _remember(config: OrchestifyConfig) -> OrchestifyConfig:
+    _CONFIG_OF_PROVIDERS[id(config.providers)] = config
+    return config
 
 
 def load_config(
@@ -82,7 +100,7 @@ def default_config(*, environ: Mapping[str, str] | None = None) -> OrchestifyCon
     default = cloud[0] if cloud else "local" if "local" in providers else None
     config = OrchestifyConfig(providers=providers, default_provider=default)
     config._source = EMBEDDED_DEFAULT_SOURCE
-    return config
+    return _remember(config)
 
 
 def config_search_path(*, environ: Mapping[str, str] | None = None) -> list[Path]:
@@ -164,4 +182,4 @@ def _validate(document: Document, source: str | None) -> OrchestifyConfig:
         raise config_error(source, problems, document.lines, document.secrets)
     config._source = source
     config._lines = document.lines
-    return config
+    return _remember(config)

@@ -34,6 +34,7 @@ from pydantic import (
 )
 
 from orchestify_nb.config.secrets import redact_url, without_secret_inputs
+from orchestify_nb.config.urls import check_url_characters
 from orchestify_nb.pricing import ModelPrice
 from orchestify_nb.providers.anthropic_api import ANTHROPIC_API_VERSION, REFUSED_SAMPLING_SETTINGS
 
@@ -179,7 +180,7 @@ class ProviderConfig(_Section):
                 "base_url must start with http:// or https:// "
                 "(for example http://127.0.0.1:8000/v1)"
             )
-        return value
+        return check_url_characters(value) if value is not None else value
 
     @field_validator("headers", mode="before")
     @classmethod

@@ -65,10 +65,12 @@ _MAPPING_TOO_DEEP = (
 )
 #: A node's text starts with an explicit tag (after an optional anchor): ``!!int 5``, ``!x``.
 _EXPLICIT_TAG = re.compile(r"(?:&\S+[ \t]+)?!")
-_REFERENCE = re.compile(
-    r"\$\$\{"  # escaped: a literal "${"
-    r"|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}"
-    r"|\$\{(?P<bad>[^}]*)\}?"  # anything else after "${" is malformed
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: How deep defaults may hold references with defaults (``${A:-${B:-${C}}}`` is 2).
+MAX_DEFAULT_NESTING = 8
+_NESTED_TOO_DEEP = (
+    f"references nest defaults more than {MAX_DEFAULT_NESTING} levels deep "
+    "(${A:-${B:-...}}); no config needs that many, so write fewer levels"
 )
 
 
@@ -88,39 +90,93 @@ class Document:
 def substitute_env(text: str, environ: Mapping[str, str]) -> tuple[str, list[str]]:
     """Replace ``${VAR}`` and ``${VAR:-default}`` (default when unset *or empty*, as in a shell).
 
-    Returns the new text and one complaint per reference that could not be filled.
+    A default may itself hold references (``${A:-${B:-x}}``), filled only when it is used, up to
+    ``MAX_DEFAULT_NESTING`` levels. Returns the new text and one complaint per reference that
+    could not be filled or is malformed.
     """
-    complaints: list[str] = []
+    return _Substitution(text, environ).run()
 
-    def replace(match: re.Match[str]) -> str:
-        if match.group(0) == "$${":
-            return "${"
-        name = match.group("name")
+
+class _NestedTooDeep(Exception):
+    """Defaults hold references more than ``MAX_DEFAULT_NESTING`` levels deep."""
+
+
+class _Substitution:
+    """One pass over a string: literal text is copied, ``$${`` becomes ``${``, and each
+    ``${...}`` is read by hand (a regular expression cannot match a default's own braces)."""
+
+    def __init__(self, text: str, environ: Mapping[str, str]) -> None:
+        self.text = text
+        self.environ = environ
+        self.complaints: list[str] = []
+
+    def run(self) -> tuple[str, list[str]]:
+        try:
+            filled, _ = self._expand(0, depth=0, active=True, in_default=False)
+        except _NestedTooDeep:
+            return self.text, [_NESTED_TOO_DEEP]
+        return filled, self.complaints
+
+    def _expand(self, pos: int, *, depth: int, active: bool, in_default: bool) -> tuple[str, int]:
+        """The text from ``pos`` to the end, or (in a default) to its closing brace; returns it
+        filled and the position after it, or -1 for a default whose brace never comes."""
+        text, parts = self.text, []
+        while pos < len(text):
+            if text.startswith("$${", pos):
+                parts.append("${")
+                pos += 3
+            elif text.startswith("${", pos):
+                filled, pos = self._reference(pos, depth=depth, active=active)
+                parts.append(filled)
+            elif in_default and text[pos] == "}":
+                return "".join(parts), pos + 1
+            else:
+                parts.append(text[pos])
+                pos += 1
+        return "".join(parts), -1 if in_default else pos
+
+    def _reference(self, start: int, *, depth: int, active: bool) -> tuple[str, int]:
+        """Fill the reference at ``start`` (``${``); returns its value and the position after."""
+        name = _VARIABLE_NAME.match(self.text, start + 2)
         if name is None:
-            complaints.append(
-                f"'${{{match.group('bad')}' is not a valid reference; write ${{NAME}} or "
-                "${NAME:-default} (NAME: letters, digits, _), or $${ for a literal ${"
-            )
-            return match.group(0)
-        value = environ.get(name)
+            return self._malformed(start)
+        after = name.end()
+        value = self.environ.get(name.group()) if active else None
+        if self.text.startswith("}", after):
+            return (self._lookup(name.group()) if active else ""), after + 1
+        if not self.text.startswith(":-", after):
+            return self._malformed(start)
+        if depth >= MAX_DEFAULT_NESTING:
+            raise _NestedTooDeep
+        complained = len(self.complaints)
+        default, end = self._expand(
+            after + 2, depth=depth + 1, active=active and not value, in_default=True
+        )
+        if end < 0:  # "${A:-..." never closed: one complaint about it, not about its insides
+            del self.complaints[complained:]
+            return self._malformed(start)
+        return ((value or default) if active else ""), end
+
+    def _lookup(self, name: str) -> str:
+        value = self.environ.get(name)
         if value:
             return value
-        default = match.group("default")
-        if default is not None:
-            return default
-        if value == "":
-            complaints.append(
-                f"environment variable {name} is set but empty; set {name} to a value "
-                f"or use ${{{name}:-...}} to give a default"
-            )
-        else:
-            complaints.append(
-                f"environment variable {name} is not set; set {name} "
-                f"or use ${{{name}:-...}} to give a default"
-            )
+        state = "set but empty" if value == "" else "not set"
+        self.complaints.append(
+            f"environment variable {name} is {state}; set {name}"
+            f"{' to a value' if value == '' else ''} or use ${{{name}:-...}} to give a default"
+        )
         return ""
 
-    return _REFERENCE.sub(replace, text), complaints
+    def _malformed(self, start: int) -> tuple[str, int]:
+        close = self.text.find("}", start)
+        end = len(self.text) if close < 0 else close + 1
+        written = self.text[start + 2 : end if close < 0 else close]
+        self.complaints.append(
+            f"'${{{written}' is not a valid reference; write ${{NAME}} or ${{NAME:-default}} "
+            "(NAME: letters, digits, _), or $${ for a literal ${"
+        )
+        return self.text[start:end], end
 
 
 def read_yaml(text: str, source: str, environ: Mapping[str, str] | None = None) -> Document:

@@ -1,11 +1,12 @@
 """``%%llm`` / ``%llm``: load and unload the magics (``%load_ext orchestify_nb``).
 
 Loading registers the magics and the notebook display of ``LLMResponse``; unloading removes
-exactly those. The config is read on the first magic call, not at load: parsing it imports
-pydantic and the provider layer (about 0.12 s), which would double the cost of ``%load_ext``;
-the first call explains any config problem (see ``cell.announce_config_problem``). The one
-problem visible without parsing, ``ORCHESTIFY_CONFIG`` naming a missing file, is reported at
-load as well.
+exactly those. The config is not read during ``%load_ext``: parsing it imports pydantic and
+the provider layer (about 0.12 s) and the first call would then import its SDK (a second or
+more), so loading schedules a background warm-up (``warm_up``) that does both while the
+user types; the first call explains any config problem (see ``cell.announce_config_problem``). The
+one problem visible without parsing, ``ORCHESTIFY_CONFIG`` naming a missing file, is reported
+at load as well.
 """
 
 from __future__ import annotations
@@ -33,10 +34,16 @@ def load_extension(shell: InteractiveShell) -> None:
     module, _, name = _RESPONSE_TYPE.rpartition(".")
     _display_formatter(shell).for_type_by_name(module, name, magics.display_response)
     _report_missing_config_file()
+    from orchestify_nb.magics.warm_up import start_warm_up_after_this_cell
+
+    start_warm_up_after_this_cell(shell)
 
 
 def unload_extension(shell: InteractiveShell) -> None:
     """Remove what ``load_extension`` added (the session and its chats stay for a reload)."""
+    from orchestify_nb.magics.warm_up import cancel_warm_up
+
+    cancel_warm_up()  # nothing of the extension keeps running once it is unloaded
     manager = shell.magics_manager
     for kind in ("line", "cell"):
         manager.magics[kind].pop("llm", None)

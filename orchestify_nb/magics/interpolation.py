@@ -11,12 +11,23 @@ quoted string), e.g. ``@{df}``, ``@{df.columns}``, ``@{In[3]}``, ``@{Out[5]}``, 
 No calls, no operators: nothing is evaluated, so a prompt cannot run code.
 Anything else (``@{1}``, ``@{ x }``, ``@{$ref}``, ``{x}``) is left untouched. ``@@{name}`` sends
 the literal text ``@{name}``. A reference to an undefined name is an error, not silent text.
+
+What is never followed, so a prompt (perhaps pasted from somewhere else) cannot walk from a
+notebook variable to the session's keys: an attribute starting with ``_`` (private and special
+attributes: ``__globals__``, ``_session``, ``_api_key``), a dunder variable (``__builtins__``),
+any attribute of a module (``os.environ``, ``sys.modules``) or of a frame, generator or
+traceback (``gi_frame.f_globals``), and the process environment (``os.environ``) itself. A
+secret (pydantic ``SecretStr``/``SecretBytes``, anything whose type is named ``*Secret*``) is
+never rendered, not even masked. A property or ``__str__`` that raises is reported in one
+paragraph naming the reference, not as a traceback.
 """
 
 from __future__ import annotations
 
 import ast
+import os
 import re
+import types
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +37,17 @@ _NAME = r"[A-Za-z_]\w*"
 _STEP = r"(?:\.[A-Za-z_]\w*|\[(?:-?\d+|'[^'\]]*'|\"[^\"\]]*\")\])"
 _REFERENCE = re.compile(rf"(@?)@\{{({_NAME}{_STEP}*)\}}")
 _STEPS = re.compile(_STEP)
+#: Objects whose attributes lead to any module's globals, hence to the environment and keys.
+_NO_ATTRIBUTES_OF = (
+    types.ModuleType,
+    types.FrameType,
+    types.TracebackType,
+    types.CodeType,
+    types.GeneratorType,
+    types.CoroutineType,
+    types.AsyncGeneratorType,
+)
+_ENVIRONMENT_TYPES = (type(os.environ), type(os.environb))
 
 
 class InterpolationError(LookupError):
@@ -39,7 +61,11 @@ def interpolate(text: str, namespace: Mapping[str, Any]) -> str:
         escaped, reference = match.group(1), match.group(2)
         if escaped:
             return f"@{{{reference}}}"
-        return str(resolve(reference, namespace))
+        value = resolve(reference, namespace)
+        try:
+            return str(value)
+        except Exception as error:  # the object's own __str__: one paragraph, not a traceback
+            raise _failed(reference, f"str() of {reference} raised", error) from None
 
     return _REFERENCE.sub(replace, text)
 
@@ -54,9 +80,14 @@ def resolve(reference: str, namespace: Mapping[str, Any]) -> Any:
             f"defined in the notebook; define it first, or write @@{{{reference}}} to send "
             f"the text @{{{reference}}} as is"
         )
+    if _is_dunder(name.group()):
+        raise _refused(reference, name.group(), "it is one of Python's special (dunder) names")
     value = namespace[name.group()]
     walked = name.group()
+    _check_value(reference, walked, value)
     for step in _STEPS.findall(reference[name.end() :]):
+        if step.startswith("."):
+            _check_attribute(reference, walked, step, value)
         try:
             if step.startswith("."):
                 value = getattr(value, step[1:])
@@ -68,5 +99,60 @@ def resolve(reference: str, namespace: Mapping[str, Any]) -> Any:
                 f"({type(error).__name__}: {error}); fix the reference, or write "
                 f"@@{{{reference}}} to send it as text"
             ) from None
+        except Exception as error:  # a property or __getitem__ of the user's own object
+            raise _failed(reference, f"reading {walked}{step} raised", error) from None
         walked += step
+        _check_value(reference, walked, value)
     return value
+
+
+def _check_attribute(reference: str, walked: str, step: str, value: Any) -> None:
+    """Refuse a ``.attribute`` step that could lead from a variable to the session's secrets."""
+    if step[1:].startswith("_"):
+        raise _refused(
+            reference,
+            f"{walked}{step}",
+            "attributes starting with _ (private and special ones) are never followed",
+        )
+    if isinstance(value, _NO_ATTRIBUTES_OF):
+        kind = "a module" if isinstance(value, types.ModuleType) else type(value).__name__
+        raise _refused(
+            reference, f"{walked}{step}", f"{walked} is {kind}, whose attributes are not followed"
+        )
+
+
+def _check_value(reference: str, walked: str, value: Any) -> None:
+    """Refuse the process environment and secrets, wherever the walk meets them."""
+    if isinstance(value, _ENVIRONMENT_TYPES):
+        raise _refused(reference, walked, "it is the process environment, which holds API keys")
+    if any("Secret" in cls.__name__ for cls in type(value).__mro__):
+        raise _refused(reference, walked, f"it is a secret ({type(value).__name__})")
+
+
+def _is_dunder(name: str) -> bool:
+    return len(name) > 4 and name.startswith("__") and name.endswith("__")
+
+
+def _refused(reference: str, where: str, why: str) -> InterpolationError:
+    return InterpolationError(
+        f"the prompt refers to @{{{reference}}}, but {where} is not interpolated: {why}, so a "
+        f"prompt cannot reach keys or the environment. Put the value you mean in a variable "
+        f"and write @{{that_variable}}, or write @@{{{reference}}} to send the text as is"
+    )
+
+
+def _failed(reference: str, what: str, error: Exception) -> InterpolationError:
+    return InterpolationError(
+        f"the prompt refers to @{{{reference}}}, but {what} {type(error).__name__}"
+        f"{_said(error)}; "
+        f"fix the object or the reference, or write @@{{{reference}}} to send it as text"
+    )
+
+
+def _said(error: Exception) -> str:
+    """``: message`` of an exception, if its own ``__str__`` works."""
+    try:
+        text = str(error)
+    except Exception:
+        return ""
+    return f": {text}" if text else ""

@@ -7,6 +7,7 @@ first use, so ``%load_ext`` stays fast.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -21,6 +22,7 @@ from orchestify_nb.magics.options import (
     split_words,
     to_argv,
 )
+from orchestify_nb.magics.warm_up import wait_for_warm_up
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -55,9 +57,12 @@ class LLMMagics(Magics):
         Defaults come from the config (default_provider, the provider's default_model); an
         agent=NAME from the config's agents: section supplies its own defaults.
         """
+        started = time.monotonic()  # the user's wait starts with the cell, warm-up included
+        wait_for_warm_up(everything=False)
         from orchestify_nb.errors import OrchestifyError
         from orchestify_nb.magics.cell import as_usage_error, run_llm_cell
         from orchestify_nb.magics.commands import CommandContext, run_subcommand
+        from orchestify_nb.render.first_token import user_waiting_since
         from orchestify_nb.session import get_session
 
         assert self.shell is not None
@@ -77,7 +82,8 @@ class LLMMagics(Magics):
                 "written key=value, and the prompt goes in the cell body below the line"
             )
         options = convert_options({name: getattr(parsed, name) for name in OPTION_NAMES})
-        response = run_llm_cell(self.shell, session, options, cell)
+        with user_waiting_since(started):
+            response = run_llm_cell(self.shell, session, options, cell)
         if getattr(self.shell, "kernel", None) is None:
             # Terminal IPython writes "Out[n]: " before asking how to display the value, which
             # would leave an empty prompt under the printed answer: set `_` and Out[n] directly.

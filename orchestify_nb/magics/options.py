@@ -1,6 +1,10 @@
 """The ``%%llm`` options: one declaration that generates the magic's help (IPython's
 ``magic_arguments``) and parses ``key=value`` lines on top of it.
 
+That declaration is the ``CellOptions`` dataclass: each field carries its placeholder, help
+line and converter as metadata, and ``CELL_OPTIONS`` is read from the fields, so an option is
+added in one place and the parsed value keeps its static type.
+
 Users write ``%%llm provider=gpt model=gpt-4o temperature=0.2``; ``--key value``
 works too, because ``key=value`` words are rewritten to ``--key value`` and handed to the same
 argparse parser that printed the help. Unknown keys and ill-typed values are caught here with a
@@ -9,12 +13,13 @@ message that lists the valid options, before any provider is involved.
 
 from __future__ import annotations
 
+import builtins
 import difflib
 import keyword
 import re
 import shlex
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
 from IPython.core.error import UsageError
@@ -26,6 +31,11 @@ OUTPUT_FORMATS = ("markdown", "text", "code", "json", "html")
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 _KEY_VALUE = re.compile(r"^([A-Za-z_][\w-]*)=(.*)$", re.DOTALL)
+#: Names IPython puts in a notebook's namespace (besides the builtins and ``_<n>`` history).
+_IPYTHON_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "display"})
+_IPYTHON_HISTORY = re.compile(r"^(_+|_i{1,3}|_i?\d+|_ih|_oh|_dh|_sh)$")
+#: Where a ``CellOptions`` field keeps its option declaration.
+_SPEC_KEY = "option"
 
 
 def _text(value: str) -> str:
@@ -62,7 +72,23 @@ def _format(value: str) -> str:
 def _identifier(value: str) -> str:
     if not value.isidentifier() or keyword.iskeyword(value):
         raise ValueError("expected a Python variable name")
+    if _shadows_ipython_or_python(value):
+        raise ValueError(
+            f"{value} is a name IPython or Python itself uses (its history, get_ipython, a "
+            "builtin); storing the answer there would break the notebook, so pick another name"
+        )
     return value
+
+
+def _shadows_ipython_or_python(name: str) -> bool:
+    """Whether ``name`` belongs to IPython's namespace (``In``, ``Out``, ``_``, ``_i3``,
+    ``_oh``, ``get_ipython`` ...), to the builtins, or is a dunder."""
+    return (
+        name in _IPYTHON_NAMES
+        or _IPYTHON_HISTORY.match(name) is not None
+        or hasattr(builtins, name)
+        or (name.startswith("__") and name.endswith("__"))
+    )
 
 
 def _boolean(value: str) -> bool:
@@ -84,70 +110,68 @@ class OptionSpec:
     kind: str
 
 
-CELL_OPTIONS: tuple[OptionSpec, ...] = (
-    OptionSpec(
-        "provider",
-        "ID",
-        "provider id from the config (default: its default_provider)",
-        _text,
-        "a provider id",
-    ),
-    OptionSpec(
-        "agent",
+def _option(
+    metavar: str, help: str, convert: Callable[[str], Any], kind: str, default: Any = None
+) -> Any:
+    """A ``CellOptions`` field carrying its option declaration (all but the name) as metadata:
+    the field list is the one table the parser, the help and the converters come from."""
+    spec = {"metavar": metavar, "help": help, "convert": convert, "kind": kind}
+    return field(default=default, metadata={_SPEC_KEY: spec})
+
+
+@dataclass(frozen=True, slots=True)
+class CellOptions:
+    """The parsed ``%%llm`` line; ``None`` means "not given" (config defaults apply).
+
+    Each field declares its option (placeholder, help, converter): ``CELL_OPTIONS`` is read
+    from these fields, in this order."""
+
+    provider: str | None = _option(
+        "ID", "provider id from the config (default: its default_provider)", _text, "a provider id"
+    )
+    agent: str | None = _option(
         "NAME",
         "agent from the config's agents: section; its provider, model, temperature, "
         "max_tokens and system are the defaults of this call",
         _text,
         "an agent name",
-    ),
-    OptionSpec("model", "M", "model name (default: the provider's default_model)", _text, "text"),
-    OptionSpec("temperature", "T", "sampling temperature, 0 to 2", _number, "a number 0-2"),
-    OptionSpec("max_tokens", "N", "longest answer, in tokens", _positive_int, "a whole number > 0"),
-    OptionSpec("system", "TEXT", "system prompt (quote it if it has spaces)", _text, "text"),
-    OptionSpec(
-        "format",
+    )
+    model: str | None = _option(
+        "M", "model name (default: the provider's default_model)", _text, "text"
+    )
+    temperature: float | None = _option(
+        "T", "sampling temperature, 0 to 2", _number, "a number 0-2"
+    )
+    max_tokens: int | None = _option(
+        "N", "longest answer, in tokens", _positive_int, "a whole number > 0"
+    )
+    system: str | None = _option("TEXT", "system prompt (quote it if it has spaces)", _text, "text")
+    format: str = _option(
         "F",
         "markdown (default), text, code (offers the answer as the next cell), json "
         "(validated, pretty-printed) or html",
         _format,
         "one of " + "|".join(OUTPUT_FORMATS),
-    ),
-    OptionSpec(
-        "chat", "NAME", "keep a named conversation: earlier turns are sent too", _text, "a name"
-    ),
-    OptionSpec("out", "VAR", "also store the LLMResponse in this variable", _identifier, "a name"),
-    OptionSpec("tag", "LABEL", "label recorded with the call in the usage ledger", _text, "text"),
-    OptionSpec(
-        "thinking",
+        default="markdown",
+    )
+    chat: str | None = _option(
+        "NAME", "keep a named conversation: earlier turns are sent too", _text, "a name"
+    )
+    out: str | None = _option(
+        "VAR", "also store the LLMResponse in this variable", _identifier, "a name"
+    )
+    tag: str | None = _option(
+        "LABEL", "label recorded with the call in the usage ledger", _text, "text"
+    )
+    thinking: int | None = _option(
         "TOKENS",
         "extended-thinking budget in tokens (models that support it)",
         _non_negative_int,
         "a whole number >= 0",
-    ),
-    OptionSpec(
-        "stream", "BOOL", "stream the answer live (default true)", _boolean, "true or false"
-    ),
-)
-OPTION_NAMES: tuple[str, ...] = tuple(spec.name for spec in CELL_OPTIONS)
-_SPECS = {spec.name: spec for spec in CELL_OPTIONS}
-
-
-@dataclass(frozen=True, slots=True)
-class CellOptions:
-    """The parsed ``%%llm`` line; ``None`` means "not given" (config defaults apply)."""
-
-    provider: str | None = None
-    agent: str | None = None
-    model: str | None = None
-    temperature: float | None = None
-    max_tokens: int | None = None
-    system: str | None = None
-    format: str = "markdown"
-    chat: str | None = None
-    out: str | None = None
-    tag: str | None = None
-    thinking: int | None = None
-    stream: bool = True
+    )
+    stream: bool = _option(
+        "BOOL", "stream the answer live (default true)", _boolean, "true or false", default=True
+    )
 
     def given(self) -> dict[str, Any]:
         """The options the user wrote (for the output metadata)."""
@@ -157,6 +181,13 @@ class CellOptions:
             for f in fields(self)
             if getattr(self, f.name) != getattr(defaults, f.name)
         }
+
+
+CELL_OPTIONS: tuple[OptionSpec, ...] = tuple(
+    OptionSpec(name=f.name, **f.metadata[_SPEC_KEY]) for f in fields(CellOptions)
+)
+OPTION_NAMES: tuple[str, ...] = tuple(spec.name for spec in CELL_OPTIONS)
+_SPECS = {spec.name: spec for spec in CELL_OPTIONS}
 
 
 def usage_line() -> str:

@@ -65,13 +65,23 @@ def provider_class(provider_type: str) -> type[LLMProvider]:
 def as_config(
     config: OrchestifyConfig | Mapping[str, ProviderConfig] | Mapping[str, Any],
 ) -> OrchestifyConfig:
-    """A whole config from a config, its ``providers`` mapping, or a plain mapping."""
+    """A whole config from a config, its ``providers`` mapping, or a plain mapping.
+
+    Given a loaded config's ``providers`` (the seed's ``from_config(config.providers)``), the
+    config's top-level ``pricing:`` and line numbers come along: without them a self-hosted
+    model priced there would be recorded as unpriced."""
     from orchestify_nb.config import OrchestifyConfig, ProviderConfig, load_config
+    from orchestify_nb.config.loader import config_of_providers
 
     if isinstance(config, OrchestifyConfig):
         return config
     if all(isinstance(value, ProviderConfig) for value in config.values()):
-        return OrchestifyConfig(providers=dict(config))
+        whole = OrchestifyConfig(providers=dict(config))
+        origin = config_of_providers(config)
+        if origin is not None:
+            whole.pricing = dict(origin.pricing)
+            whole._source, whole._lines = origin.source, dict(origin._lines)
+        return whole
     return load_config(config if "providers" in config else {"providers": config})
 
 

@@ -12,6 +12,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, TextIO
 
+from orchestify_nb.render.first_token import FirstTokenClock
 from orchestify_nb.render.formats import OutputFormat, answer_bundle, footer_text, parse_json_answer
 from orchestify_nb.render.throttle import UpdateThrottle
 
@@ -54,6 +55,7 @@ class StreamRenderer:
         self._dirty = False
         self._printed_thinking_header = False
         self._printed_answer_header = False
+        self._first_token = FirstTokenClock()
 
     # ------------------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -72,6 +74,7 @@ class StreamRenderer:
             self.thinking += event.text
         else:
             return
+        self._first_token.token_arrived()
         if self.terminal:
             self._print_delta(event.type, event.text)
             return
@@ -88,7 +91,7 @@ class StreamRenderer:
         """Draw the final answer with its footer and attach the provenance metadata."""
         self.text = response.content
         self.thinking = response.thinking or self.thinking
-        note = footer_text(response)
+        note = " · ".join(filter(None, [footer_text(response), self._first_token.note()]))
         if self.terminal:
             self._print_end(note)
             return
