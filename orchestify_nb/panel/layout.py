@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import ipywidgets as widgets
 
@@ -63,51 +64,55 @@ def _labelled(description: str, **layout: str) -> dict[str, object]:
     }
 
 
-def build_widgets(choices: list[ProviderChoice]) -> PanelWidgets:
-    """All widgets, laid out, with nothing wired yet."""
+def _settings(choices: list[ProviderChoice]) -> dict[str, Any]:
+    """The provider, model and parameter widgets, by their ``PanelWidgets`` names."""
     first = choices[0] if choices else None
-    header = widgets.HTML(
-        f'<style>{PANEL_CSS}</style><div class="onb-title">orchestify_nb · LLM panel</div>'
-    )
-    usage_strip = widgets.HTML()
-    provider = widgets.Dropdown(
-        options=[(choice.label, choice.provider_id) for choice in choices],
-        value=first.provider_id if first else None,
-        disabled=not choices,
-        **_labelled("Provider", width="50%", min_width="300px"),
-    )
-    model = widgets.Combobox(
-        options=first.models if first else (),
-        value=(first.info.default_model or "") if first else "",
-        placeholder="model name (any the provider accepts)",
-        ensure_option=False,
-        **_labelled("Model", width="46%", min_width="260px"),
-    )
-    temperature = widgets.FloatSlider(
-        value=1.0,
-        min=0.0,
-        max=2.0,
-        step=0.05,
-        readout_format=".2f",
-        disabled=True,
-        **_labelled("Temperature", width="36%", min_width="260px"),
-    )
-    set_temperature = widgets.Checkbox(
-        value=False,
-        description="override default",
-        indent=False,
-        tooltip="Unticked, the provider's own default temperature is used",
-        layout=widgets.Layout(width="150px"),
-    )
-    max_tokens = widgets.BoundedIntText(
-        value=1024, min=1, max=1_000_000, **_labelled("Max tokens", width="210px")
-    )
-    system = widgets.Textarea(
-        placeholder="Optional system prompt", rows=1, **_labelled("System", width="98%")
-    )
+    return {
+        "provider": widgets.Dropdown(
+            options=[(choice.label, choice.provider_id) for choice in choices],
+            value=first.provider_id if first else None,
+            disabled=not choices,
+            **_labelled("Provider", width="50%", min_width="300px"),
+        ),
+        "model": widgets.Combobox(
+            options=first.models if first else (),
+            value=(first.info.default_model or "") if first else "",
+            placeholder="model name (any the provider accepts)",
+            ensure_option=False,
+            **_labelled("Model", width="46%", min_width="260px"),
+        ),
+        "temperature": widgets.FloatSlider(
+            value=1.0,
+            min=0.0,
+            max=2.0,
+            step=0.05,
+            readout_format=".2f",
+            disabled=True,
+            **_labelled("Temperature", width="36%", min_width="260px"),
+        ),
+        "set_temperature": widgets.Checkbox(
+            value=False,
+            description="override default",
+            indent=False,
+            tooltip="Unticked, the provider's own default temperature is used",
+            layout=widgets.Layout(width="150px"),
+        ),
+        "max_tokens": widgets.BoundedIntText(
+            value=1024, min=1, max=1_000_000, **_labelled("Max tokens", width="210px")
+        ),
+        "system": widgets.Textarea(
+            placeholder="Optional system prompt", rows=1, **_labelled("System", width="98%")
+        ),
+    }
+
+
+def _conversation() -> tuple[dict[str, Any], widgets.VBox]:
+    """The conversation widgets and the scroller that shows them.
+
+    Turns in order, oldest first: appending one leaves the views of the others (and their
+    opened thinking) alone. The scroller's column-reverse keeps the newest turn in view.
+    """
     empty = widgets.HTML(EMPTY_CONVERSATION)
-    # Turns in order, oldest first: appending one leaves the views of the others (and their
-    # opened thinking) alone. The scroller's column-reverse keeps the newest turn in view.
     conversation = widgets.VBox([empty])
     scroller = widgets.VBox(
         [conversation],
@@ -116,40 +121,66 @@ def build_widgets(choices: list[ProviderChoice]) -> PanelWidgets:
         ),
     )
     scroller.add_class("onb-conversation")
-    status = widgets.HTML(layout=widgets.Layout(display="none"))
-    prompt = widgets.Textarea(
-        placeholder="Ask something… (Markdown answers, streamed)",
-        rows=3,
-        **_labelled("Prompt", width="98%"),
-    )
-    send = widgets.Button(
-        description="Send", button_style="primary", icon="paper-plane", disabled=not choices
-    )
-    stop = widgets.Button(description="Stop", button_style="warning", icon="stop", disabled=True)
-    clear = widgets.Button(description="Clear", icon="trash", tooltip="Forget the conversation")
-    copy = widgets.HTML(copy_button_html(None))
+    return {"empty": empty, "conversation": conversation}, scroller
+
+
+def _actions(choices: list[ProviderChoice]) -> dict[str, Any]:
+    """Status line, prompt and the Send/Stop/Clear/Copy buttons."""
+    return {
+        "status": widgets.HTML(layout=widgets.Layout(display="none")),
+        "prompt": widgets.Textarea(
+            placeholder="Ask something… (Markdown answers, streamed)",
+            rows=3,
+            **_labelled("Prompt", width="98%"),
+        ),
+        "send": widgets.Button(
+            description="Send", button_style="primary", icon="paper-plane", disabled=not choices
+        ),
+        "stop": widgets.Button(
+            description="Stop", button_style="warning", icon="stop", disabled=True
+        ),
+        "clear": widgets.Button(
+            description="Clear", icon="trash", tooltip="Forget the conversation"
+        ),
+        "copy": widgets.HTML(copy_button_html(None)),
+    }
+
+
+def build_widgets(choices: list[ProviderChoice]) -> PanelWidgets:
+    """All widgets, laid out, with nothing wired yet."""
+    settings = _settings(choices)
+    shown, scroller = _conversation()
+    actions = _actions(choices)
     buttons = widgets.HBox(
-        [send, stop, clear, copy],
+        [actions[name] for name in ("send", "stop", "clear", "copy")],
         layout=widgets.Layout(margin=f"4px 0 0 {_LABEL_WIDTH}", align_items="center"),
     )
     chat = widgets.VBox(
         [
-            widgets.HBox([provider, model], layout=widgets.Layout(flex_flow="row wrap")),
             widgets.HBox(
-                [temperature, set_temperature, max_tokens],
+                [settings["provider"], settings["model"]],
+                layout=widgets.Layout(flex_flow="row wrap"),
+            ),
+            widgets.HBox(
+                [settings["temperature"], settings["set_temperature"], settings["max_tokens"]],
                 layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
             ),
-            system,
+            settings["system"],
             scroller,
-            status,
-            prompt,
+            actions["status"],
+            actions["prompt"],
             buttons,
         ]
     )
     usage_table = widgets.HTML('<div class="onb-empty">Open this tab to read the ledger.</div>')
     usage_refresh = widgets.Button(description="Refresh", icon="refresh")
-    usage = widgets.VBox([usage_refresh, usage_table])
-    tabs = widgets.Tab(children=[chat, usage], titles=("Chat", "Usage"))
+    tabs = widgets.Tab(
+        children=[chat, widgets.VBox([usage_refresh, usage_table])], titles=("Chat", "Usage")
+    )
+    header = widgets.HTML(
+        f'<style>{PANEL_CSS}</style><div class="onb-title">orchestify_nb · LLM panel</div>'
+    )
+    usage_strip = widgets.HTML()
     top = widgets.HBox(
         [header, usage_strip],
         layout=widgets.Layout(justify_content="space-between", align_items="baseline"),
@@ -161,20 +192,9 @@ def build_widgets(choices: list[ProviderChoice]) -> PanelWidgets:
         root=root,
         tabs=tabs,
         usage_strip=usage_strip,
-        provider=provider,
-        model=model,
-        set_temperature=set_temperature,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        system=system,
-        conversation=conversation,
-        empty=empty,
-        status=status,
-        prompt=prompt,
-        send=send,
-        stop=stop,
-        clear=clear,
-        copy=copy,
         usage_table=usage_table,
         usage_refresh=usage_refresh,
+        **settings,
+        **shown,
+        **actions,
     )
