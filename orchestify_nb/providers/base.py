@@ -23,7 +23,6 @@ from orchestify_nb.errors import (
     InvalidArgumentError,
     ModelNotSupportedError,
     ProviderError,
-    ProviderTimeoutError,
     UnsupportedOptionError,
     redact,
 )
@@ -357,14 +356,13 @@ class LLMProvider(CallAccounting, ABC):
     def _as_provider_error(self, raised: Exception, call: CallInProgress) -> ProviderError:
         """Any failure of an attempt as a typed, scrubbed ``ProviderError``."""
         if isinstance(raised, WatchdogExpired):
-            return ProviderTimeoutError(
-                f"no answer within the provider's timeout ({raised.waited_s:g}s)",
-                provider_id=self.provider_id,
-                model=call.request.model,
-                hint="Raise timeout: in the provider's config if the model is slow to answer.",
-            )
+            return raised.as_error(self.provider_id, call.request.model)
         if isinstance(raised, ProviderError):
-            return self._scrubbed(raised, call)
+            return self._scrubbed(raised, call.request.model)
+        return self._translate(raised, call.request.model)
+
+    def _translate(self, raised: Exception, model: str | None = None) -> ProviderError:
+        """An SDK's (or any unexpected) exception as a typed error, scrubbed of secrets."""
         mapped = self._map_error(raised)  # (also scrubs the SDK's exception, kept as cause)
         # An answer not in the API's format wins: the SDKs file those as connection errors.
         mapped = decode_failure(raised) or mapped
@@ -373,13 +371,13 @@ class LLMProvider(CallAccounting, ABC):
                 f"unexpected {type(raised).__name__}: {raised}",
                 hint="Run %llm error for the full traceback.",
             )
-        return self._scrubbed(mapped, call)
+        return self._scrubbed(mapped, model)
 
-    def _scrubbed(self, mapped: ProviderError, call: CallInProgress) -> ProviderError:
+    def _scrubbed(self, mapped: ProviderError, model: str | None) -> ProviderError:
         """``mapped`` with this provider's id and the model, its text scrubbed of secrets (an
         answer quoted in an error may echo a key)."""
         mapped.provider_id = mapped.provider_id or self.provider_id
-        mapped.model = mapped.model or call.request.model
+        mapped.model = mapped.model or model
         mapped.message = redact(mapped.message, self._secret_values())
         mapped.args = (redact(mapped._compose(), self._secret_values()),)
         return mapped
