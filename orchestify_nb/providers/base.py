@@ -20,11 +20,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import SecretStr
 
 from orchestify_nb.errors import (
-    IncompleteResponseError,
     InvalidArgumentError,
     ModelNotSupportedError,
     ProviderError,
-    ProviderTimeoutError,
     UnsupportedOptionError,
     redact,
 )
@@ -47,6 +45,7 @@ from orchestify_nb.providers.types import (
     ToolCallDelta,
     ToolSpec,
 )
+from orchestify_nb.providers.wire_format import decode_failure, ended_early
 from orchestify_nb.redaction import redact_url, url_secrets
 
 if TYPE_CHECKING:
@@ -76,7 +75,9 @@ class LLMProvider(CallAccounting, ABC):
     """An LLM service behind one async API: ``complete()`` for an answer, ``stream()`` for deltas.
 
     The API key is held as a ``SecretStr``: it appears in no repr, log line or error message, and
-    only the SDK client constructor sees the plain value.
+    only the SDK client constructor sees the plain value. ``timeout`` bounds each wait for the
+    server (a whole non-streamed answer; a stream's first and each next event) and ends the call
+    in ``ProviderTimeoutError``, which is not retried (another attempt would double the wait).
     """
 
     #: Short name of the backend ("anthropic", "openai", "litellm", "local").
@@ -336,12 +337,7 @@ class LLMProvider(CallAccounting, ABC):
                 try:
                     event = await anext(events)
                 except StopAsyncIteration:
-                    raise IncompleteResponseError(
-                        "the answer ended before the API's end marker (the server or the "
-                        "connection broke off)",
-                        model=call.request.model,
-                        hint="Try again; the partial answer is kept on the error",
-                    ) from None
+                    raise ended_early(call.request.model) from None
                 watchdog.arrived()
                 if isinstance(event, StreamEnd):
                     call.end = event
@@ -360,26 +356,28 @@ class LLMProvider(CallAccounting, ABC):
     def _as_provider_error(self, raised: Exception, call: CallInProgress) -> ProviderError:
         """Any failure of an attempt as a typed, scrubbed ``ProviderError``."""
         if isinstance(raised, WatchdogExpired):
-            return ProviderTimeoutError(
-                f"no answer within the provider's timeout ({raised.waited_s:g}s)",
-                provider_id=self.provider_id,
-                model=call.request.model,
-                hint="Raise timeout: in the provider's config if the model is slow to answer.",
-            )
+            return raised.as_error(self.provider_id, call.request.model)
         if isinstance(raised, ProviderError):
-            raised.provider_id = raised.provider_id or self.provider_id
-            return raised
-        return self._translate(raised)
+            return self._scrubbed(raised, call.request.model)
+        return self._translate(raised, call.request.model)
 
-    def _translate(self, raised: Exception) -> ProviderError:
+    def _translate(self, raised: Exception, model: str | None = None) -> ProviderError:
         """An SDK's (or any unexpected) exception as a typed error, scrubbed of secrets."""
-        mapped = self._map_error(raised)
+        mapped = self._map_error(raised)  # (also scrubs the SDK's exception, kept as cause)
+        # An answer not in the API's format wins: the SDKs file those as connection errors.
+        mapped = decode_failure(raised) or mapped
         if mapped is None:
             mapped = ProviderError(
                 f"unexpected {type(raised).__name__}: {raised}",
                 hint="Run %llm error for the full traceback.",
             )
+        return self._scrubbed(mapped, model)
+
+    def _scrubbed(self, mapped: ProviderError, model: str | None) -> ProviderError:
+        """``mapped`` with this provider's id and the model, its text scrubbed of secrets (an
+        answer quoted in an error may echo a key)."""
         mapped.provider_id = mapped.provider_id or self.provider_id
+        mapped.model = mapped.model or model
         mapped.message = redact(mapped.message, self._secret_values())
         mapped.args = (redact(mapped._compose(), self._secret_values()),)
         return mapped

@@ -24,6 +24,12 @@ from orchestify_nb.providers.types import (
     ToolCallDelta,
     ToolSpec,
 )
+from orchestify_nb.providers.wire_format import (
+    api_finish_reason,
+    check_answer,
+    check_event_stream,
+    empty_stream,
+)
 
 #: Reasoning models (o-series, gpt-5 and later, except the ``-chat`` variants): they take
 #: ``max_completion_tokens`` and ``reasoning_effort``, and reject sampling options.
@@ -184,6 +190,7 @@ def completion_events(
     provider_blocks: tuple[dict[str, Any], ...] = (),
 ) -> Iterator[ProviderEvent]:
     """A non-streamed Chat Completions answer as the events a stream of it would give."""
+    check_answer(completion, "choices")
     progress.model = completion.model or progress.model
     if completion.usage is not None:
         fold_chat_usage(progress, completion.usage)
@@ -239,11 +246,15 @@ async def stream_chat_events(
 
     Tool calls arrive as fragments keyed by ``index``: the first names the call, the rest append
     JSON text. ``reasoning_content`` (vLLM, llama.cpp, LiteLLM) becomes thinking deltas; deltas
-    without text or tool calls also go to ``provider_blocks`` when given.
+    without text or tool calls also go to ``provider_blocks`` when given. An answer that is not
+    an event stream, or one that ended with neither text nor an end marker, is a
+    ``ResponseFormatError``.
     """
     stream = await open_stream()
     finish_reason: str | None = None
+    spoke = False
     try:
+        content_type = await check_event_stream(stream)
         async for chunk in stream:
             choices = chunk.choices
             if choices:
@@ -251,13 +262,16 @@ async def stream_chat_events(
                 delta = choice.delta
                 content = delta.content
                 if content:  # the hot path: one text fragment per chunk
+                    spoke = True
                     yield StreamEvent("text", content)
                 elif delta.tool_calls:
+                    spoke = True
                     for call in delta.tool_calls:
                         yield StreamEvent.tool_call_delta(_tool_fragment(call))
                 else:
                     reasoning = getattr(delta, "reasoning_content", None)
                     if reasoning:
+                        spoke = True
                         yield StreamEvent("thinking", reasoning)
                     if provider_blocks is not None:
                         provider_blocks.add(delta)
@@ -269,6 +283,9 @@ async def stream_chat_events(
                 fold_chat_usage(progress, usage)
     finally:
         await _close_stream(stream)
+    finish_reason = api_finish_reason(stream, finish_reason)
+    if finish_reason is None and not spoke:
+        raise empty_stream(content_type)
     if finish_reason is not None:
         blocks = provider_blocks.blocks() if provider_blocks is not None else ()
         yield StreamEnd(map_finish_reason(FINISH_REASONS, finish_reason), blocks)

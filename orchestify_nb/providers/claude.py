@@ -32,6 +32,7 @@ from orchestify_nb.providers.types import (
     StreamProgress,
     ToolCallDelta,
 )
+from orchestify_nb.providers.wire_format import check_answer, check_event_stream, empty_stream
 from orchestify_nb.tokens import TokenCounts
 
 if TYPE_CHECKING:
@@ -154,6 +155,7 @@ class ClaudeProvider(SDKClientProvider):
     ) -> AsyncIterator[ProviderEvent]:
         progress.model = request.model
         message: Message = await self._clients.get().messages.create(**self._arguments(request))
+        check_answer(message, "content")
         progress.model = message.model
         fold_usage(progress, message.usage, 0)
         signed: list[dict[str, Any]] = []
@@ -185,7 +187,9 @@ class ClaudeProvider(SDKClientProvider):
         signed = SignedBlocks()
         uncached_input = 0
         stop_reason: str | None = None
+        started = False  # message_start came: the stream is the API's
         try:
+            content_type = await check_event_stream(stream)
             async for event in stream:
                 kind = event.type
                 if kind == "content_block_delta":  # the hot path: one per chunk
@@ -219,6 +223,7 @@ class ClaudeProvider(SDKClientProvider):
                     elif block.type == "redacted_thinking":
                         signed.add_redacted(event.index, block.data)
                 elif kind == "message_start":
+                    started = True
                     progress.model = event.message.model
                     uncached_input = fold_usage(progress, event.message.usage, uncached_input)
                 elif kind == "message_delta":
@@ -229,6 +234,8 @@ class ClaudeProvider(SDKClientProvider):
                     return
         finally:
             await stream.close()
+        if not started:
+            raise empty_stream(content_type)
 
 
 class SignedBlocks:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 from types import TracebackType
 
+from orchestify_nb.errors import ProviderTimeoutError
+
 
 class WatchdogExpired(Exception):
     """Raised out of ``Watchdog`` when the wait it bounds ran past the limit."""
@@ -20,6 +22,16 @@ class WatchdogExpired(Exception):
     def __init__(self, waited_s: float) -> None:
         super().__init__(f"nothing arrived for {waited_s:.1f}s")
         self.waited_s = waited_s
+
+    def as_error(self, provider_id: str, model: str) -> ProviderTimeoutError:
+        """The caller's error: a ``ProviderTimeoutError`` without a status code, which the retry
+        policy does not retry (the wait already took the whole bound)."""
+        return ProviderTimeoutError(
+            f"no answer within the provider's timeout ({self.waited_s:g}s)",
+            provider_id=provider_id,
+            model=model,
+            hint="Raise timeout: in the provider's config if the model is slow to answer.",
+        )
 
 
 class Watchdog:

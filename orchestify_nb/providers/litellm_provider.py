@@ -14,11 +14,13 @@ import logging
 import os
 import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping
+from functools import cached_property
 from types import ModuleType
 from typing import Any, ClassVar
 
 from orchestify_nb.errors import ProviderError, redact
 from orchestify_nb.providers._sdk import (
+    ClientPerLoop,
     HeaderSendingProvider,
     import_sdk,
     raise_option_problem,
@@ -36,6 +38,7 @@ from orchestify_nb.providers.chat_completions import (
     stream_chat,
 )
 from orchestify_nb.providers.types import LLMRequest, ProviderEvent, StreamProgress
+from orchestify_nb.providers.wire_format import cap_response_size
 
 PASSTHROUGH_OPTIONS = CHAT_OPTIONS | {
     "top_k",
@@ -89,6 +92,31 @@ def import_litellm() -> ModuleType:
             logging.getLogger(name).addFilter(_log_scrubber)
         _configured = litellm
     return _configured
+
+
+#: LiteLLM routes that send through LiteLLM's own ``AsyncHTTPHandler`` and take one as
+#: ``client=``; the OpenAI-compatible routes go through the openai SDK, which quotes no body.
+_OWN_HTTP_ROUTES = frozenset({"anthropic"})
+
+
+def takes_litellm_client(model: str, base_url: str | None) -> bool:
+    """Whether LiteLLM sends ``model`` through its own HTTP client (so ours can cap sizes)."""
+    try:
+        route = import_litellm().get_llm_provider(model=model, api_base=base_url)[1]
+    except Exception:  # an unknown route: LiteLLM raises its own error on the call
+        return False
+    return route in _OWN_HTTP_ROUTES
+
+
+def capped_litellm_client(timeout: float) -> Any:
+    """A LiteLLM HTTP client whose non-streamed bodies stop at ``MAX_RESPONSE_BYTES``: LiteLLM
+    reads a whole body, and scrubs one it cannot parse with regexes on the event loop (a 10 MB
+    page froze the loop for over a minute). API calls follow no redirect."""
+    from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler
+
+    return AsyncHTTPHandler(
+        timeout=timeout, event_hooks={"response": [cap_response_size]}, follow_redirects=False
+    )
 
 
 def _is_claude(model: str) -> bool:
@@ -217,9 +245,18 @@ class LiteLLMProvider(HeaderSendingProvider):
             secrets=self._secret_values(),
         )
 
+    @cached_property
+    def _capped_clients(self) -> ClientPerLoop[Any]:
+        return ClientPerLoop(lambda: capped_litellm_client(self.timeout))
+
+    async def aclose(self) -> None:
+        await self._capped_clients.aclose()
+
     def _arguments(self, request: LLMRequest) -> dict[str, Any]:
         arguments = chat_arguments(request, thinking_blocks=True)
         arguments.update(timeout=self.timeout, num_retries=0, max_retries=0)
+        if takes_litellm_client(request.model, self.base_url):
+            arguments["client"] = self._capped_clients.get()
         if self.base_url:
             arguments["api_base"] = self.base_url
         key = self._plain_api_key()

@@ -3,6 +3,10 @@
 The SDKs' own retry loops are switched off (``max_retries=0``) so that all providers, LiteLLM
 included, retry the same way: exponential backoff with full jitter on retryable errors, and the
 server's ``Retry-After`` honoured when it is given. 4xx client errors are never retried.
+
+A timeout of our own (nothing arrived within the provider's ``timeout``) is not retried either:
+``timeout`` bounds the caller's wait, and another attempt would double it. A server's quick 408
+(a ``ProviderTimeoutError`` with a status code) is retried like any retryable status.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from orchestify_nb.errors import ProviderError
+from orchestify_nb.errors import ProviderError, ProviderTimeoutError
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +28,8 @@ class RetryPolicy:
 
     def should_retry(self, error: BaseException, attempt: int) -> bool:
         """Whether attempt number ``attempt`` (0-based) that failed with ``error`` gets another."""
+        if isinstance(error, ProviderTimeoutError) and error.status_code is None:
+            return False  # the wait already took the whole bound; see the module docstring
         return isinstance(error, ProviderError) and error.retryable and attempt < self.max_retries
 
     def delay_s(self, error: BaseException, attempt: int) -> float:
