@@ -8,6 +8,7 @@ IPython there is no display to update: chunks are printed as they arrive.
 
 from __future__ import annotations
 
+import html
 import sys
 import time
 from typing import TYPE_CHECKING, Any, TextIO
@@ -61,7 +62,8 @@ class StreamRenderer:
         if self.terminal:
             return
         label = f"waiting for {self.waiting_label}…" if self.waiting_label else "waiting…"
-        self._send({"text/plain": label, "text/markdown": f"<sub>{label}</sub>"}, None)
+        sub = f"<sub>{html.escape(label)}</sub>"
+        self._send({"text/plain": label, "text/markdown": sub, "text/html": sub}, None)
         self.throttle.reset()
 
     def add(self, event: StreamEvent) -> None:
