@@ -135,9 +135,10 @@ def _call(
                 response = _stream(provider, messages, args, renderer)
             else:
                 response = _complete(provider, messages, args)
-    except KeyboardInterrupt:
-        renderer.interrupt()
-        raise
+    except KeyboardInterrupt:  # the partial answer, its footer and metadata; a one-line error
+        from orchestify_nb.magics.interrupted import interrupted_call
+
+        raise interrupted_call(renderer, provider, options, messages, args["system"]) from None
     except Exception as error:  # provider errors, and bugs too: one paragraph, chain kept
         renderer.fail(error)
         raise as_usage_error(session, error, failed_call=True) from None

@@ -127,9 +127,12 @@ def answer_bundle(
     thinking: str = "",
     note: str = "",
     streaming: bool = False,
+    mark: str = "",
 ) -> dict[str, Any]:
     """The MIME bundle of an answer: ``note`` is the footer line (or a status such as
-    "interrupted"); ``streaming`` shows the raw text with a cursor and the thinking open.
+    "interrupted"), ``mark`` a symbol before it in the rich forms (text/plain keeps the words
+    that text comparisons read); ``streaming`` shows the raw text with a cursor and the thinking
+    open.
 
     The answer is untrusted: ``text/html``, which front ends prefer to ``text/markdown``, is
     always ours and inert (``render.safe_html``); ``text/markdown`` keeps the Markdown source
@@ -137,8 +140,8 @@ def answer_bundle(
     """
     details = _thinking_html(thinking, open_=streaming and not answer)
     gap = "\n\n" if answer or thinking else ""
-    md_note = f"{gap}<sub>{html.escape(note)}</sub>" if note else ""
-    html_note = f"<p><sub>{html.escape(note)}</sub></p>" if note else ""
+    md_note = f"{gap}<sub>{html.escape(mark + note)}</sub>" if note else ""
+    html_note = f"<p><sub>{html.escape(mark + note)}</sub></p>" if note else ""
     cursor = CURSOR if streaming else ""
     bundle: dict[str, Any] = {"text/plain": _plain(answer, thinking, note)}
     if streaming and output_format in ("code", "json"):
