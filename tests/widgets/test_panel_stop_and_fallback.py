@@ -34,7 +34,7 @@ def test_stopped_answer_footer_shows_the_tokens_and_cost_the_call_used(
 def test_panel_output_carries_the_conversation_as_inert_static_html(
     panel_kernel: KernelDriver, llm_emulator: LLMEmulator
 ) -> None:
-    answer = "A **bold** claim.\n\n<img src=x onerror=\"window.__pwned=1\">"
+    answer = 'A **bold** claim.\n\n<img src=x onerror="window.__pwned=1">'
     llm_emulator.enqueue(Reply(text=answer, input_tokens=12, output_tokens=7))
     panel_kernel.run("panel.send('Summarise <the> data')\nawait panel.wait()")
 
