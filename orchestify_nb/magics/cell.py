@@ -136,9 +136,12 @@ def _call(
                 response = _stream(provider, request, renderer)
             else:
                 response = _complete(provider, request)
-    except KeyboardInterrupt:
-        renderer.interrupt()
-        raise
+    except KeyboardInterrupt:  # the partial answer, its footer and metadata; a one-line error
+        from orchestify_nb.magics.interrupted import interrupted_call
+
+        raise interrupted_call(
+            renderer, provider, options, request.messages, request.system
+        ) from None
     except Exception as error:  # provider errors, and bugs too: one paragraph, chain kept
         renderer.fail(error)
         raise as_usage_error(session, error, failed_call=True) from None

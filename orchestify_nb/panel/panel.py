@@ -14,6 +14,7 @@ import asyncio
 import html
 import logging
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from orchestify_nb.errors import OrchestifyError
@@ -24,6 +25,7 @@ from orchestify_nb.panel.turn import TurnView, one_line
 from orchestify_nb.panel.usage_view import ledger_table_html, strip_html
 from orchestify_nb.providers.types import LLMMessage
 from orchestify_nb.render import UpdateThrottle
+from orchestify_nb.render.cancelled import cancelled_record, partial_response
 from orchestify_nb.usage.context import call_context
 
 if TYPE_CHECKING:
@@ -156,6 +158,7 @@ class Panel:
             usage.call_count,
             usage.total_tokens,
             usage.total_cost_usd,
+            [turn.summary_html() for turn in self.turns],
         )
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
@@ -176,7 +179,7 @@ class Panel:
         options: dict[str, Any],
     ) -> None:
         throttle = UpdateThrottle()
-        started = time.perf_counter()
+        started, started_wall = time.perf_counter(), datetime.now(UTC)
         try:
             with call_context(tag="panel"):
                 async for event in provider.stream(messages, **options):
@@ -188,7 +191,9 @@ class Panel:
                             turn.refresh()
             self._remember(turn)
         except asyncio.CancelledError:
-            turn.stop(time.perf_counter() - started)
+            record = cancelled_record(provider, started_wall)
+            usage = partial_response(record, turn.text, turn.thinking) if record else None
+            turn.stop(time.perf_counter() - started, usage)
             self._remember(turn)
             raise
         except Exception as error:  # shown in the panel: a task has no cell to raise into

@@ -2,7 +2,8 @@
 
 The static fallback is plain HTML (no styles, no scripts) placed beside the widget view in the
 panel's display bundle, so nbconvert, GitHub's preview and other widget-less viewers still show
-which providers were configured and what this session spent.
+which providers were configured, what this session spent and the conversation (rendered as
+inertly as in the panel: answers are untrusted).
 """
 
 from __future__ import annotations
@@ -55,9 +56,14 @@ def provider_choices(registry: ProviderRegistry) -> list[ProviderChoice]:
 
 
 def static_html(
-    choices: list[ProviderChoice], calls: int, tokens: int, cost_usd: float | None
+    choices: list[ProviderChoice],
+    calls: int,
+    tokens: int,
+    cost_usd: float | None,
+    turns: list[str] | None = None,
 ) -> str:
-    """The widget-less view: a table of providers and one line of this session's usage."""
+    """The widget-less view: a table of providers, one line of this session's usage, and the
+    conversation (``turns``, each already static HTML from ``TurnView.summary_html``)."""
     if choices:
         rows = "".join(
             "<tr>"
@@ -79,5 +85,5 @@ def static_html(
     return (
         '<div class="orchestify-panel-static"><p><strong>orchestify_nb LLM panel</strong> '
         "(interactive in a running Jupyter kernel; this is its static summary)</p>"
-        f"{providers}{usage}</div>"
+        f"{providers}{usage}{''.join(turns or ())}</div>"
     )

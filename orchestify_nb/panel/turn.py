@@ -8,7 +8,8 @@ closed once the answer starts, so a long chain of thought never pushes the answe
 from __future__ import annotations
 
 import html
-from typing import Any, Literal
+import re
+from typing import Literal
 
 import ipywidgets as widgets
 
@@ -73,15 +74,17 @@ class TurnView:
         self.answer.value = self._answer_html()
         self.footer.value = f'<div class="onb-footer">{html.escape(describe(response))}</div>'
 
-    def stop(self, elapsed_s: float) -> None:
-        """Stopped by the user: the partial answer stays, marked as stopped."""
+    def stop(self, elapsed_s: float, usage: LLMResponse | None = None) -> None:
+        """Stopped by the user: the partial answer stays, marked as stopped, with the tokens and
+        cost the call used so far (``usage``, from its ledger row) when known."""
         self.state = "stopped"
         self._show_thinking(open_=False)
         self.answer.value = self._answer_html()
         kept = "partial answer kept" if self.text else "no answer yet"
+        spent = " · ".join(usage_parts(usage)) if usage is not None else self.model
         self.footer.value = (
             f'<div class="onb-footer"><span class="onb-stopped">■ stopped</span> · '
-            f"{html.escape(self.model)} · {kept} · {elapsed_s:.1f} s</div>"
+            f"{html.escape(spent)} · {kept} · {elapsed_s:.1f} s</div>"
         )
 
     def fail(self, error: BaseException) -> None:
@@ -92,6 +95,15 @@ class TurnView:
         self.footer.value = (
             f'<div class="onb-footer"><span class="onb-error">⚠ {html.escape(self.error)}'
             "</span></div>"
+        )
+
+    def summary_html(self) -> str:
+        """This exchange as static HTML for the panel's widget-less fallback: the prompt, the
+        answer (the same inert rendering) and the footer's words."""
+        footer = strip_tags(self.footer.value)
+        return (
+            f'<div class="onb-turn-static"><p><b>Prompt:</b> {html.escape(self.prompt)}</p>'
+            f"{render_markdown(self.text)}<p><sub>{html.escape(footer)}</sub></p></div>"
         )
 
     # ------------------------------------------------------------------------------ drawing
@@ -115,8 +127,13 @@ class TurnView:
         return f"TurnView(state={self.state!r}, model={self.model!r}, chars={len(self.text)})"
 
 
-def describe(response: LLMResponse) -> str:
-    """The footer line of a finished answer: model, tokens, cost and timing."""
+def strip_tags(markup: str) -> str:
+    """The text of our own footer markup (a few spans, entities escaped)."""
+    return html.unescape(re.sub(r"<[^>]*>", "", markup))
+
+
+def usage_parts(response: LLMResponse) -> list[str]:
+    """Model, tokens and cost of a call, as the footers show them."""
     tokens = f"{response.tokens_input:,} in / {response.tokens_output:,} out tokens"
     extras: list[str] = []
     if response.cache_read_tokens:
@@ -125,7 +142,12 @@ def describe(response: LLMResponse) -> str:
         extras.append(f"{response.reasoning_tokens:,} reasoning")
     if extras:
         tokens += f" ({', '.join(extras)})"
-    parts: list[Any] = [response.model, tokens, format_cost(response.cost_usd)]
+    return [response.model, tokens, format_cost(response.cost_usd)]
+
+
+def describe(response: LLMResponse) -> str:
+    """The footer line of a finished answer: model, tokens, cost and timing."""
+    parts = usage_parts(response)
     if response.latency_s is not None:
         timing = f"{response.latency_s:.2f} s"
         if response.time_to_first_token_s is not None:
@@ -133,4 +155,4 @@ def describe(response: LLMResponse) -> str:
         parts.append(timing)
     if response.finish_reason not in (None, "stop"):
         parts.append(f"finish: {response.finish_reason}")
-    return " · ".join(str(part) for part in parts)
+    return " · ".join(parts)

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
+from orchestify_nb.render.safe_html import markdown_html, sanitize_html
+
 if TYPE_CHECKING:
     from orchestify_nb.providers.types import LLMResponse
 
@@ -106,6 +108,18 @@ def _plain(answer: str, thinking: str, note: str) -> str:
     return f"{head}{answer}{tail}"
 
 
+def fence(code: str, language: str = "") -> str:
+    """``code`` as a fenced Markdown block whose fence no line of ``code`` can close."""
+    longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
+    marks = "`" * max(3, longest + 1)
+    return f"{marks}{language}\n{code}\n{marks}"
+
+
+def _pre(text: str, language: str = "") -> str:
+    css = f' class="language-{html.escape(language)}"' if language else ""
+    return f"<pre><code{css}>{html.escape(text)}</code></pre>"
+
+
 def answer_bundle(
     answer: str,
     *,
@@ -113,39 +127,50 @@ def answer_bundle(
     thinking: str = "",
     note: str = "",
     streaming: bool = False,
+    mark: str = "",
 ) -> dict[str, Any]:
     """The MIME bundle of an answer: ``note`` is the footer line (or a status such as
-    "interrupted"); ``streaming`` shows the raw text with a cursor and the thinking open."""
+    "interrupted"), ``mark`` a symbol before it in the rich forms (text/plain keeps the words
+    that text comparisons read); ``streaming`` shows the raw text with a cursor and the thinking
+    open.
+
+    The answer is untrusted: ``text/html``, which front ends prefer to ``text/markdown``, is
+    always ours and inert (``render.safe_html``); ``text/markdown`` keeps the Markdown source
+    for exporters and text comparisons.
+    """
     details = _thinking_html(thinking, open_=streaming and not answer)
     gap = "\n\n" if answer or thinking else ""
-    md_note = f"{gap}<sub>{html.escape(note)}</sub>" if note else ""
-    html_note = f"<p><sub>{html.escape(note)}</sub></p>" if note else ""
+    md_note = f"{gap}<sub>{html.escape(mark + note)}</sub>" if note else ""
+    html_note = f"<p><sub>{html.escape(mark + note)}</sub></p>" if note else ""
     cursor = CURSOR if streaming else ""
     bundle: dict[str, Any] = {"text/plain": _plain(answer, thinking, note)}
     if streaming and output_format in ("code", "json"):
-        bundle["text/markdown"] = f"{details}```\n{answer}{cursor}\n```{md_note}"
+        bundle["text/markdown"] = f"{details}{fence(answer + cursor)}{md_note}"
+        body = _pre(answer + cursor)
     elif output_format == "markdown":
         bundle["text/markdown"] = f"{details}{answer}{cursor}{md_note}"
+        body = markdown_html(answer + cursor)
     elif output_format == "text":
         body = f'<pre style="white-space: pre-wrap">{html.escape(answer + cursor)}</pre>'
-        bundle["text/html"] = f"{details}{body}{html_note}"
     elif output_format == "html":
-        bundle["text/html"] = f"{details}{answer}{cursor}{html_note}"
+        body = sanitize_html(answer) + html.escape(cursor)
     elif output_format == "code":
         extracted = extract_code(answer)
-        bundle["text/markdown"] = (
-            f"{details}```{extracted.language}\n{extracted.code}\n```{md_note}"
-        )
+        bundle["text/markdown"] = f"{details}{fence(extracted.code, extracted.language)}{md_note}"
+        body = _pre(extracted.code, extracted.language)
     else:
         parsed = parse_json_answer(answer)
         if parsed.error is None:
             bundle["application/json"] = parsed.value
             bundle["text/plain"] = _plain(parsed.pretty, thinking, note)
-            bundle["text/markdown"] = f"{details}```json\n{parsed.pretty}\n```{md_note}"
+            bundle["text/markdown"] = f"{details}{fence(parsed.pretty, 'json')}{md_note}"
+            body = _pre(parsed.pretty, "json")
         else:
             warning = f"The answer is not valid JSON ({parsed.error}); shown as text."
             bundle["text/plain"] = _plain(answer, thinking, f"{warning} {note}".strip())
-            bundle["text/markdown"] = f"{details}```\n{answer}\n```\n\n**{warning}**{md_note}"
+            bundle["text/markdown"] = f"{details}{fence(answer)}\n\n**{warning}**{md_note}"
+            body = f"{_pre(answer)}<p><strong>{html.escape(warning)}</strong></p>"
+    bundle["text/html"] = f"{details}{body}{html_note}"
     return bundle
 
 

@@ -8,8 +8,10 @@ IPython there is no display to update: chunks are printed as they arrive.
 
 from __future__ import annotations
 
+import html
 import sys
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from orchestify_nb.render.first_token import FirstTokenClock
@@ -50,6 +52,10 @@ class StreamRenderer:
         self.thinking = ""
         self.updates = 0
         self.finished_at: float | None = None
+        #: Monotonic and wall-clock (UTC) times of ``start``: an interrupted call's footer and
+        #: ledger lookup start from them.
+        self.started_at: float | None = None
+        self.started_wall: datetime | None = None
         self._stream = stream
         self._handle: DisplayHandle | None = None
         self._dirty = False
@@ -60,10 +66,12 @@ class StreamRenderer:
     # ------------------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         """Show that the call is under way (notebook: a placeholder the answer will replace)."""
+        self.started_at, self.started_wall = time.monotonic(), datetime.now(UTC)
         if self.terminal:
             return
         label = f"waiting for {self.waiting_label}…" if self.waiting_label else "waiting…"
-        self._send({"text/plain": label, "text/markdown": f"<sub>{label}</sub>"}, None)
+        sub = f"<sub>{html.escape(label)}</sub>"
+        self._send({"text/plain": label, "text/markdown": sub, "text/html": sub}, None)
         self.throttle.reset()
 
     def add(self, event: StreamEvent) -> None:
@@ -100,22 +108,30 @@ class StreamRenderer:
         )
         self._final(bundle, {METADATA_KEY: metadata} if metadata else None)
 
-    def interrupt(self, label: str = "") -> None:
-        """Keep the partial answer, marked as interrupted."""
-        self._stop(f"interrupted after {len(self.text):,} characters {label}".strip())
+    def interrupt(self, details: str = "", metadata: dict[str, Any] | None = None) -> None:
+        """Keep the partial answer, marked as interrupted (■, like the panel's Stop); ``details``
+        follow the mark (the magic passes the call's usage) and ``metadata`` its provenance."""
+        note = f"interrupted after {len(self.text):,} characters"
+        self._stop(f"{note} · {details}" if details else note, metadata, mark="■ ")
 
     def fail(self, error: BaseException) -> None:
         """Keep any partial answer, marked as failed (the caller reports the error itself)."""
         self._stop(f"stopped by {type(error).__name__}; the message follows")
 
+    def elapsed_s(self) -> float:
+        """Seconds since ``start`` (0 if it was not called)."""
+        return 0.0 if self.started_at is None else time.monotonic() - self.started_at
+
     # ------------------------------------------------------------------------------ internals
-    def _stop(self, note: str) -> None:
+    def _stop(self, note: str, metadata: dict[str, Any] | None = None, mark: str = "") -> None:
         if self.terminal:
             self._print_end(note)
             return
         fmt: OutputFormat = "text" if self.output_format in ("code", "json") else self.output_format
-        bundle = answer_bundle(self.text, output_format=fmt, thinking=self.thinking, note=note)
-        self._final(bundle, None)
+        bundle = answer_bundle(
+            self.text, output_format=fmt, thinking=self.thinking, note=note, mark=mark
+        )
+        self._final(bundle, {METADATA_KEY: metadata} if metadata else None)
 
     def _redraw(self) -> None:
         self._dirty = False

@@ -29,16 +29,61 @@ BUDGET_COLUMNS = (
 )
 
 
+#: ``%llm usage`` columns, most wanted first: cost and calls stay in view in a narrow notebook.
+USAGE_COLUMNS = (
+    "cost_usd",
+    "calls",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "unpriced_calls",
+    "mean_latency_s",
+    "error_rate",
+)
+#: Shown only when some group has a non-zero value.
+_OPTIONAL_COLUMNS = (
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "unpriced_calls",
+)
+#: Longer labels (fine-tuned model names run to 60 characters) are cut in the middle.
+LABEL_WIDTH = 28
+
+
+def short_label(label: object, width: int = LABEL_WIDTH) -> object:
+    """``label`` cut to ``width`` characters with a middle ellipsis (its start and end are what
+    tell models apart); anything that is not a string is returned as it is."""
+    if not isinstance(label, str) or len(label) <= width:
+        return label
+    head = (width - 1) // 2
+    return f"{label[:head]}…{label[-(width - 1 - head) :]}"
+
+
 def usage_table(
     ledger: Ledger,
     by: Sequence[str] | str = ("provider", "model"),
     since: Moment | None = None,
     tag: str | Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """The ledger summary grouped ``by`` (a list or ``"provider,model"``), costliest first."""
+    """The ledger summary grouped ``by`` (a list or ``"provider,model"``), costliest first.
+
+    Cost and calls come first, columns that are zero throughout are left out and long labels are
+    shortened, so the table fits a notebook; ``Ledger.summary`` has every column in full.
+    """
     keys = [key.strip() for key in by.split(",") if key.strip()] if isinstance(by, str) else by
     table = ledger.summary(by=list(keys), since=since, tag=tag)
-    return table.sort_values("cost_usd", ascending=False, na_position="last", kind="stable")
+    table = table.sort_values("cost_usd", ascending=False, na_position="last", kind="stable")
+    shown = [
+        column
+        for column in USAGE_COLUMNS
+        if column in table.columns
+        and (column not in _OPTIONAL_COLUMNS or bool(table[column].fillna(0).astype(bool).any()))
+    ]
+    table = table[shown]
+    return table.rename(index=short_label)
 
 
 def cost_line(ledger: Ledger, top: int = 3) -> str:
