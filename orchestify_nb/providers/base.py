@@ -307,8 +307,8 @@ class LLMProvider(CallAccounting, ABC):
         while True:
             call = CallInProgress(request, self.timeout)
             try:
-                async with call.watchdog:
-                    async for event in self._attempt(call, streaming):
+                async with call.watchdog, aclosing(self._events(call, streaming)) as events:
+                    async for event in events:  # the hot path: one pass per streamed chunk
                         yield event
             except (asyncio.CancelledError, GeneratorExit):
                 self._record_unfinished(call, "cancelled", None)
@@ -324,29 +324,34 @@ class LLMProvider(CallAccounting, ABC):
             yield StreamEvent.done(self._finish(call))
             return
 
-    async def _attempt(
+    async def _events(
         self, call: CallInProgress, streaming: bool
     ) -> AsyncGenerator[StreamEvent, None]:
-        """One attempt: the provider's events folded into ``call``, deltas passed on."""
+        """One attempt: the provider's events folded into ``call``; deltas passed on when
+        ``streaming``. Each wait for the next event is under the call's watchdog."""
         source = self._stream if streaming else self._complete
         events = source(call.request, call.progress)
-        watchdog, progress = call.watchdog, call.progress
+        watchdog, progress, clock = call.watchdog, call.progress, time.monotonic
+        add_text = progress.text_parts.append
         try:
             while True:
-                watchdog.waiting()
+                watchdog.waiting_since = clock()
                 try:
                     event = await anext(events)
                 except StopAsyncIteration:
                     raise ended_early(call.request.model) from None
-                watchdog.arrived()
+                watchdog.waiting_since = None
                 if isinstance(event, StreamEnd):
                     call.end = event
                     return
                 if progress.first_token_at is None:
                     progress.first_token_at = time.perf_counter()
-                progress.add(event)
+                    call.shown = streaming
+                if event.type == "text":
+                    add_text(event.text)
+                else:
+                    progress.add(event)
                 if streaming:
-                    call.shown = True
                     yield event
         finally:
             aclose = getattr(events, "aclose", None)

@@ -35,29 +35,24 @@ class WatchdogExpired(Exception):
 
 
 class Watchdog:
-    """Cancels the task when one wait (``waiting()`` ... ``arrived()``) lasts ``limit_s``.
+    """Cancels the task when one wait for the server lasts ``limit_s``.
 
-    Time the consumer spends between events does not count: only waiting for the server does.
-    On expiry the cancellation is turned into ``WatchdogExpired`` on exit; a cancellation from
-    outside (the user's Stop) still propagates as ``CancelledError``.
+    The caller sets ``waiting_since = time.monotonic()`` (the event loop's clock) before it
+    waits and ``None`` when something arrived: plain attribute stores, as this runs once per
+    streamed chunk. Time the consumer spends between events does not count. On expiry the
+    cancellation is turned into ``WatchdogExpired`` on exit; a cancellation from outside (the
+    user's Stop) still propagates as ``CancelledError``.
     """
+
+    __slots__ = ("_handle", "_loop", "_task", "expired", "limit_s", "waiting_since")
 
     def __init__(self, limit_s: float | None) -> None:
         self.limit_s = limit_s
         self.expired = False
-        self._waiting_since: float | None = None
+        self.waiting_since: float | None = None
         self._handle: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[object] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-
-    def waiting(self) -> None:
-        """The caller is about to wait for the server."""
-        if self._loop is not None:
-            self._waiting_since = self._loop.time()
-
-    def arrived(self) -> None:
-        """Something arrived; the caller is no longer waiting."""
-        self._waiting_since = None
 
     async def __aenter__(self) -> Watchdog:
         if self.limit_s is not None and self.limit_s > 0:
@@ -69,7 +64,7 @@ class Watchdog:
     def _check(self) -> None:
         assert self._loop is not None and self.limit_s is not None
         now = self._loop.time()
-        since = self._waiting_since
+        since = self.waiting_since
         if since is not None and now - since >= self.limit_s:
             self.expired = True
             if self._task is not None:
