@@ -41,6 +41,7 @@ from orchestify_nb.providers.types import (
 )
 from orchestify_nb.redaction import redact_url, url_secrets
 from orchestify_nb.usage.record import CallStatus, UsageRecord
+from orchestify_nb.usage.reservations import BudgetReservation, released_after, reserve_budget
 
 if TYPE_CHECKING:
     from orchestify_nb.pricing import ModelPrice, PriceQuote
@@ -282,7 +283,10 @@ class LLMProvider(ABC):
     async def complete_request(self, request: LLMRequest) -> LLMResponse:
         """``complete()`` for a request already built by ``build_request`` (batch runs build
         and estimate every row first, then send)."""
-        self._check_budget()
+        with self._check_budget(request):  # the reservation is released once the call is recorded
+            return await self._complete_attempts(request)
+
+    async def _complete_attempts(self, request: LLMRequest) -> LLMResponse:
         await self._prepare()
         attempt = 0
         while True:
@@ -342,8 +346,8 @@ class LLMProvider(ABC):
         The budget is checked here, at call time, so a refused call raises before any consumer
         starts rendering a stream that will never come.
         """
-        self._check_budget()
-        return self._stream_attempts(request)
+        reservation = self._check_budget(request)
+        return released_after(self._stream_attempts(request), reservation)
 
     async def _stream_attempts(self, request: LLMRequest) -> AsyncGenerator[StreamEvent, None]:
         await self._prepare()
@@ -478,8 +482,8 @@ class LLMProvider(ABC):
             return get_default_ledger()
         return self._usage_sink
 
-    def _check_budget(self) -> None:
-        self.usage_sink.check_budget(self.provider_id)
+    def _check_budget(self, request: LLMRequest) -> BudgetReservation:
+        return reserve_budget(self, request)
 
     def _finish(
         self, request: LLMRequest, response: LLMResponse, started_wall: datetime
