@@ -30,6 +30,7 @@ from orchestify_nb.usage.schema import (
     ForeignDatabaseError,
     SchemaTooNewError,
     migrate,
+    refuse_foreign,
     schema_version,
 )
 from orchestify_nb.usage.storage import (
@@ -120,6 +121,7 @@ def _open(path: str) -> sqlite3.Connection:
     )
     try:
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        refuse_foreign(connection)  # before WAL, which would rewrite the file's header
         if path != MEMORY:
             _use_wal(connection)
             connection.execute("PRAGMA synchronous = NORMAL")
