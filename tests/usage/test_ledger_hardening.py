@@ -8,7 +8,7 @@ import hashlib
 import logging
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -111,14 +111,20 @@ def sealed_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.Data
     return path, frame
 
 
-DAMAGE = {
+def zero_cost_blob(path: Path) -> None:
+    """Every cost in the block becomes 0.0, the blob keeping its format byte and its length."""
+    raw = sqlite3.connect(path, isolation_level=None)
+    [(blob,)] = raw.execute("SELECT cost_usd FROM sealed_blocks").fetchall()
+    edited = blob[:1] + bytes(len(blob) - 1)
+    raw.execute("UPDATE sealed_blocks SET cost_usd = ?", (edited,))
+    raw.close()
+
+
+DAMAGE: dict[str, str | Callable[[Path], None]] = {
     "a truncated cost blob": "UPDATE sealed_blocks SET cost_usd = substr(cost_usd, 1, 1000)",
-    "a cost blob zeroed to the same length": (
-        "UPDATE sealed_blocks SET cost_usd = substr(cost_usd, 1, 1) || "
-        "zeroblob(length(cost_usd) - 1)"
-    ),
+    "a cost blob zeroed to the same length": zero_cost_blob,
     "a time span moved out of every window": "UPDATE sealed_blocks SET max_started_at_ns = 0",
-    "a row count that lies": "UPDATE sealed_blocks SET row_count = 4000",
+    "a row count of zero": "UPDATE sealed_blocks SET row_count = 0",
     "a blob replaced by text": "UPDATE sealed_blocks SET tag_label = 'garbage'",
 }
 
@@ -133,7 +139,11 @@ def test_a_damaged_sealed_block_is_read_from_its_rows_and_sealed_again(
     original, intact = sealed_file
     path = tmp_path / "ledger.sqlite3"
     shutil.copy(original, path)
-    run_sql(path, DAMAGE[damage])
+    edit = DAMAGE[damage]
+    if isinstance(edit, str):
+        run_sql(path, edit)
+    else:
+        edit(path)
 
     with caplog.at_level(logging.WARNING, logger="orchestify_nb.usage"), Ledger(path) as ledger:
         frame = ledger.to_dataframe()
