@@ -30,7 +30,10 @@ async def test_fifty_concurrent_calls_spend_at_most_the_session_budget_plus_the_
     isolated_ledger.set_budgets([Budget(limit, "session")])
     prompts = [f"Question {index:02}: summarise the report in one line." for index in range(50)]
     llm_emulator.enqueue(
-        *(Reply(text="Summary.", output_tokens=MAX_TOKENS, first_token_delay_s=0.3) for _ in prompts)
+        *(
+            Reply(text="Summary.", output_tokens=MAX_TOKENS, first_token_delay_s=0.3)
+            for _ in prompts
+        )
     )
 
     async def call(prompt: str) -> float | None:
@@ -104,7 +107,9 @@ async def test_a_stream_holds_its_reservation_until_it_is_recorded_or_dropped(
 
     stream = claude.stream("Hello", max_tokens=1_000)
     # claude-sonnet-4-6: 1,000 output tokens at $15 per million, plus the prompt at $3.
-    assert isolated_ledger.budget_status()[0].reserved_usd == pytest.approx(0.015 + (3 + 3 + 2) * 3e-6)
+    assert isolated_ledger.budget_status()[0].reserved_usd == pytest.approx(
+        0.015 + (3 + 3 + 2) * 3e-6
+    )
     async for _event in stream:
         pass
     assert isolated_ledger.budget_status()[0].reserved_usd == 0.0
@@ -121,7 +126,9 @@ def test_the_worst_case_is_max_tokens_at_the_output_price_plus_the_estimated_pro
     from orchestify_nb.pricing import price_call
     from orchestify_nb.usage.reservations import estimate_input_tokens, worst_case_cost
 
-    provider = ClaudeProvider(provider_id="claude", api_key="test", default_model="claude-sonnet-4-6")
+    provider = ClaudeProvider(
+        provider_id="claude", api_key="test", default_model="claude-sonnet-4-6"
+    )
     request = provider.build_request("x" * 400, system="Be brief.", max_tokens=2_000)
 
     assert estimate_input_tokens(request) == 3 + 3 + 100 + 3  # framing, one message, system
