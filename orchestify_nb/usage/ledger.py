@@ -127,19 +127,13 @@ def _close_store(
         store.close()
 
 
-def open_storage(path: str) -> LedgerStorage:
-    """The storage for a ledger path: an SQLite file (or ``":memory:"``)."""
-    from orchestify_nb.usage.store import SQLiteStore
-
-    return SQLiteStore(path)
-
-
 class Ledger:
     """Usage of every LLM call, in one SQLite file (or ``":memory:"``).
 
     ``path=None`` picks the default file (``ORCHESTIFY_LEDGER``, else the user data directory).
     Several kernels may share a file: each row carries the ``session_id`` of the process that
-    wrote it. ``budgets`` refuse calls once spent (see ``Budget``).
+    wrote it. ``budgets`` refuse calls once spent (see ``Budget``). ``storage`` puts the rows
+    somewhere else than an SQLite file (any ``storage.LedgerStorage``; ``path`` is then unused).
     """
 
     def __init__(
@@ -148,12 +142,14 @@ class Ledger:
         budgets: Iterable[Budget] | None = None,
         *,
         session_id: str | None = None,
+        storage: LedgerStorage | None = None,
     ) -> None:
-        if path is None:
+        if storage is None:
             from orchestify_nb.usage import default_ledger_path
+            from orchestify_nb.usage.store import SQLiteStore
 
-            path = default_ledger_path()
-        self._store = open_storage(os.fspath(path))
+            storage = SQLiteStore(os.fspath(default_ledger_path() if path is None else path))
+        self._store = storage
         self.session_id = session_id or current_session_id()
         self._budgets: tuple[Budget, ...] = tuple(budgets or ())
         self._tracker = SpendTracker(self._store, self.session_id)
