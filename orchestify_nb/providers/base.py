@@ -283,7 +283,8 @@ class LLMProvider(ABC):
     async def complete_request(self, request: LLMRequest) -> LLMResponse:
         """``complete()`` for a request already built by ``build_request`` (batch runs build
         and estimate every row first, then send)."""
-        with self._check_budget(request):  # the reservation is released once the call is recorded
+        with self._check_budget(request) as reservation:  # released once the call is recorded
+            await reservation.wait()
             return await self._complete_attempts(request)
 
     async def _complete_attempts(self, request: LLMRequest) -> LLMResponse:

@@ -141,20 +141,17 @@ def exceeded_message(status: BudgetStatus) -> tuple[str, str]:
 
 
 def reservation_message(status: BudgetStatus, worst_case_usd: float) -> tuple[str, str]:
-    """The message and hint when a call's worst case does not fit what is left of a budget."""
+    """The message and hint when a call's worst case does not fit what is left of a budget
+    once the calls in flight are counted."""
     budget = status.budget
-    in_flight = (
-        f" and {usd(status.reserved_usd)} reserved by calls in flight"
-        if (status.reserved_usd)
-        else ""
-    )
     message = (
-        f"{budget.describe()} cannot cover this call: it may cost up to {usd(worst_case_usd)} "
-        f"(max_tokens at the output price plus the prompt), with {usd(status.spent_usd)} spent"
-        f"{in_flight} of {usd(budget.limit_usd)} {budget.window()}; nothing was sent"
+        f"{budget.describe()} cannot cover this call while others are in flight: it may cost "
+        f"up to {usd(worst_case_usd)} (max_tokens at the output price plus the prompt), with "
+        f"{usd(status.spent_usd)} spent and {usd(status.reserved_usd)} reserved by calls in "
+        f"flight of {usd(budget.limit_usd)} {budget.window()}; nothing was sent"
     )
     hint = (
-        "Lower max_tokens, wait for the calls in flight to finish, or raise limit_usd for this "
+        "Wait for the calls in flight to finish, lower max_tokens, or raise limit_usd for this "
         "budget under `budgets:` in your orchestify.yaml. `%llm budget` shows every budget."
     )
     return message, hint

@@ -30,7 +30,7 @@ from orchestify_nb.usage.budgets import (
 )
 from orchestify_nb.usage.periods import Moment, parse_moment
 from orchestify_nb.usage.record import UsageRecord
-from orchestify_nb.usage.reservations import BudgetReservation
+from orchestify_nb.usage.reservations import BudgetInFlightError, BudgetReservation
 from orchestify_nb.usage.storage import Filters, LedgerError, LedgerStorage, RecordRejectedError
 
 if TYPE_CHECKING:
@@ -258,8 +258,10 @@ class Ledger:
         """Hold ``worst_case_usd`` against every budget covering ``provider_id`` until the
         reservation is released (after the call is recorded); see ``usage.reservations``.
 
-        Refused with ``BudgetExceededError`` when a budget is spent, or when spent + reserved +
-        ``worst_case_usd`` would pass its limit. ``None`` (an unpriced model) reserves nothing.
+        Refused with ``BudgetExceededError`` when a budget is spent, and with its subclass
+        ``BudgetInFlightError`` when calls in flight hold reservations and spent + reserved +
+        ``worst_case_usd`` would pass the limit (``reserve_budget`` then waits for them).
+        ``None`` (an unpriced model) reserves nothing.
         """
         if not self._budgets:
             return BudgetReservation(None, provider_id, 0.0)
@@ -271,9 +273,15 @@ class Ledger:
                     message, hint = exceeded_message(status)
                     raise BudgetExceededError(message, provider_id=provider_id, hint=hint)
             for status in statuses:
-                if amount and status.spent_usd + status.reserved_usd + amount > status.limit_usd:
+                # Alone (nothing reserved), a call goes as it did before reservations: while the
+                # budget is not spent. That one call is the bound's "one worst case".
+                if (
+                    amount
+                    and status.reserved_usd
+                    and (status.spent_usd + status.reserved_usd + amount > status.limit_usd)
+                ):
                     message, hint = reservation_message(status, amount)
-                    raise BudgetExceededError(message, provider_id=provider_id, hint=hint)
+                    raise BudgetInFlightError(message, provider_id=provider_id, hint=hint)
             reservation = BudgetReservation(self if amount else None, provider_id, amount)
             if amount:
                 self._reservations.add(reservation)

@@ -3,26 +3,35 @@
 Checking "is the budget spent?" before each call lets 50 concurrent calls all pass a $5 budget
 with $0 spent, and then spend $50. So a call *reserves* its worst case before it is sent
 (``Ledger.reserve``): its ``max_tokens`` at the output price plus its prompt at the input price,
-the prompt counted as characters / 4. It is refused when spent + reserved + this would pass a
-limit, and releases the reservation once its row is recorded (the real cost is then spent).
+the prompt counted as characters / 4 plus per-message framing.
 
-The bound: spend in one process can pass a budget only by what the reservations under-estimate,
-that is, at most ``Σ input_price × (real prompt tokens − estimated prompt tokens)`` over the
-calls admitted together, plus the cache-write surcharge of those calls (priced above the input
-price by some APIs). The output side never passes: a server cannot bill more than
-``max_tokens``. Calls to models without a known price reserve nothing (their cost is unknown, so
-it does not count against budgets either); they are still refused once a budget is spent. Other
-kernels writing the same ledger file do not see this process's reservations: budgets shared by
-several kernels can be passed by up to the reservations of each of them.
+The rule: a call is admitted when the budget is not spent and either nothing is in flight (a
+lone call goes as it did before reservations) or spent + reserved + its worst case fits the
+limit; otherwise it waits for the calls in flight (they usually cost less than they reserved),
+then is admitted or refused. The reservation is released once the call's row is recorded, when
+its real cost is spent.
+
+The bound, per process: spend passes a limit by at most **one call's worst case** (the lone call
+admitted with the budget not yet spent) **plus what the prompt estimates under-count**, i.e.
+``Σ input_price × (real − estimated prompt tokens)`` over the calls admitted together, and the
+cache-write surcharge some APIs add to the input price. The output side never passes: a server
+does not bill more than ``max_tokens``. So 50 concurrent $1 calls against a $5 budget spend at
+most $6, not $50. Calls to models without a known price reserve nothing (their cost is unknown,
+so it does not count against budgets either); they are still refused once a budget is spent.
+Other kernels writing the same ledger file do not see this process's reservations: a budget
+shared by several kernels can be passed by up to the bound of each of them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import weakref
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, TypeVar
+
+from orchestify_nb.errors import BudgetExceededError
 
 if TYPE_CHECKING:
     from orchestify_nb.providers.base import LLMProvider
@@ -33,6 +42,12 @@ T = TypeVar("T")
 #: Tokens of framing per message and per request (role markers, separators), as OpenAI counts.
 _TOKENS_PER_MESSAGE = 3
 _TOKENS_PER_REQUEST = 3
+#: How often a call waiting behind calls in flight tries again (they end on other threads too).
+WAIT_POLL_S = 0.02
+
+
+class BudgetInFlightError(BudgetExceededError):
+    """The call fits what is spent, but not with what the calls in flight have reserved."""
 
 
 class _Releasing(Protocol):
@@ -40,20 +55,47 @@ class _Releasing(Protocol):
 
 
 class BudgetReservation:
-    """What a call in flight holds against the budgets; ``release()`` (or leaving the ``with``
-    block) gives it back. Releasing twice is harmless."""
+    """What a call holds against the budgets; ``release()`` (or leaving the ``with`` block) gives
+    it back, and releasing twice is harmless. A reservation *queued* behind calls in flight
+    holds nothing until ``await wait()`` returns."""
 
-    __slots__ = ("__weakref__", "_holder", "amount_usd", "provider_id")
+    __slots__ = ("__weakref__", "_holder", "_queued", "amount_usd", "provider_id")
 
-    def __init__(self, holder: _Releasing | None, provider_id: str, amount_usd: float) -> None:
+    def __init__(
+        self,
+        holder: _Releasing | None,
+        provider_id: str,
+        amount_usd: float,
+        queued: Callable[[], BudgetReservation] | None = None,
+    ) -> None:
         self._holder = holder
+        self._queued = queued
         self.provider_id = provider_id
         self.amount_usd = amount_usd
 
+    async def wait(self) -> None:
+        """Return once the reservation is held; ``BudgetExceededError`` if, once the calls in
+        flight have spent, the call no longer fits."""
+        while self._queued is not None:
+            await asyncio.sleep(WAIT_POLL_S)
+            queued = self._queued
+            if queued is None:
+                return
+            try:
+                held = queued()
+            except BudgetInFlightError:
+                continue
+            self._queued, self._holder, self.amount_usd = None, held, held.amount_usd
+
     def release(self) -> None:
+        self._queued = None
         holder, self._holder = self._holder, None
         if holder is not None:
             holder._release(self)
+
+    def _release(self, reservation: BudgetReservation) -> None:
+        """A queued reservation holds the one it waited for: releasing it releases that one."""
+        self.release()
 
     def __enter__(self) -> BudgetReservation:
         return self
@@ -67,7 +109,7 @@ class BudgetReservation:
         self.release()
 
     def __repr__(self) -> str:
-        state = "held" if self._holder is not None else "released"
+        state = "queued" if self._queued else "held" if self._holder is not None else "released"
         return f"BudgetReservation({self.provider_id!r}, ${self.amount_usd:.6f}, {state})"
 
 
@@ -97,29 +139,38 @@ def worst_case_cost(provider: LLMProvider, request: LLMRequest) -> float | None:
 
 
 def reserve_budget(provider: LLMProvider, request: LLMRequest) -> BudgetReservation:
-    """Reserve ``request``'s worst case on the provider's sink before it is sent.
+    """Reserve ``request``'s worst case on the provider's sink before it is sent; ``await
+    wait()`` on the result before sending (it may be queued behind calls in flight).
 
-    Raises ``BudgetExceededError`` when it does not fit. A sink without reservations (a custom
-    one) is only asked ``check_budget``.
+    Raises ``BudgetExceededError`` when the call does not fit what is spent. A sink without
+    reservations (a custom one) is only asked ``check_budget``.
     """
     sink = provider.usage_sink
-    reserve = getattr(sink, "reserve", None)
+    reserve: Callable[[str, float | None], BudgetReservation] | None = getattr(
+        sink, "reserve", None
+    )
     if reserve is None:
         sink.check_budget(provider.provider_id)
         return BudgetReservation(None, provider.provider_id, 0.0)
     needed = getattr(sink, "budgets", True)  # no budgets: nothing to price
     worst = worst_case_cost(provider, request) if needed else None
-    reservation: BudgetReservation = reserve(provider.provider_id, worst)
-    return reservation
+    try:
+        return reserve(provider.provider_id, worst)
+    except BudgetInFlightError:
+        return BudgetReservation(
+            None, provider.provider_id, 0.0, lambda: reserve(provider.provider_id, worst)
+        )
 
 
 def released_after(
     stream: AsyncGenerator[T, None], reservation: BudgetReservation
 ) -> AsyncGenerator[T, None]:
-    """``stream``, releasing ``reservation`` when it ends, is closed, or is dropped unstarted."""
+    """``stream``, started once ``reservation`` is held and releasing it when it ends, is
+    closed, or is dropped unstarted."""
 
     async def relay() -> AsyncGenerator[T, None]:
         try:
+            await reservation.wait()
             async for item in stream:
                 yield item
         finally:
