@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from orchestify_nb.providers.types import TokenUsage
     from orchestify_nb.usage.storage import Values
 
-__all__ = ["INSERT_SQL", "LedgerError", "LedgerStore", "SQLiteStore", "from_ns", "to_ns"]
+__all__ = ["INSERT_SQL", "LedgerError", "SQLiteStore", "from_ns", "record_row", "to_ns"]
 
 MEMORY = ":memory:"
 BUSY_TIMEOUT_MS = 10_000
@@ -218,14 +218,6 @@ class SQLiteStore:
         except sqlite3.Error as error:
             logger.info("could not seal ledger block %d in %r: %s", block, self.path, error)
 
-    #: The INSERT statement (``CALL_COLUMNS``): ``row_values(record)``, then the label codes.
-    insert_sql = INSERT_SQL
-
-    @staticmethod
-    def row_values(record: UsageRecord) -> tuple[object, ...]:
-        """The non-label columns of a row, in ``insert_sql`` order."""
-        return record_row(record).values
-
     def change_counter(self) -> int:
         """Changes whenever *another* connection commits (``PRAGMA data_version``)."""
         with self.lock:
@@ -295,7 +287,3 @@ class SQLiteStore:
                 yield self.connection
             finally:
                 self.connection.execute("COMMIT")
-
-
-#: The name the store had before the storage interface; tests and benchmarks still use it.
-LedgerStore = SQLiteStore

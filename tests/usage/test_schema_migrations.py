@@ -17,7 +17,7 @@ from orchestify_nb.usage.schema import (
     migrate,
     schema_version,
 )
-from orchestify_nb.usage.store import INSERT_SQL, LedgerError, LedgerStore
+from orchestify_nb.usage.store import INSERT_SQL, LedgerError, record_row
 from tests.usage.conftest import NOON, make_record
 
 
@@ -53,7 +53,7 @@ def write_version_one_row(raw: sqlite3.Connection, record: UsageRecord) -> None:
             raw.execute("INSERT OR IGNORE INTO labels (text) VALUES (?)", (text,))
             text = raw.execute("SELECT id FROM labels WHERE text = ?", (text,)).fetchone()[0]
         codes.append(text)
-    raw.execute(INSERT_SQL, (*LedgerStore.row_values(record), *codes))
+    raw.execute(INSERT_SQL, (*record_row(record).values, *codes))
 
 
 def test_a_version_one_file_keeps_its_rows_and_their_numbers_when_upgraded(tmp_path: Path) -> None:
