@@ -267,10 +267,11 @@ class SQLiteStore:
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
     def existing_label_ids(self, texts: Sequence[str]) -> list[int]:
+        """The codes of labels already stored (cleaned as stored, so a filter finds them)."""
         with self.lock:
             marks = ", ".join("?" for _ in texts)
             rows = self.connection.execute(
-                f"SELECT id FROM labels WHERE text IN ({marks})", list(texts)
+                f"SELECT id FROM labels WHERE text IN ({marks})", [clean_label(t) for t in texts]
             ).fetchall()
         return [int(row[0]) for row in rows]
 

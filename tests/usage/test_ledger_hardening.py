@@ -56,6 +56,7 @@ async def test_a_lone_surrogate_in_the_tag_or_the_served_model_name_blocks_no_la
     assert [record.id for record in records] == [first.record_id, second.record_id]
     assert (records[0].model, records[0].tag) == ("gpt-4o-\ufffd", "exp-\ufffd")
     assert ledger.to_dataframe()["tag"].tolist()[0] == "exp-\ufffd"
+    assert [record.id for record in ledger.records(tag="exp-\udcff")] == [first.record_id]
 
 
 def test_control_characters_are_removed_and_long_labels_capped(ledger: Ledger) -> None:
