@@ -17,20 +17,18 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self, TypedDict, Unpack
 
-from orchestify_nb.errors import BudgetExceededError, MissingDependencyError
+from orchestify_nb.errors import MissingDependencyError
 from orchestify_nb.providers.types import TokenUsage
 from orchestify_nb.usage.budgets import (
     Budget,
     BudgetStatus,
     BudgetWarning,
     SpendTracker,
-    exceeded_message,
-    reservation_message,
     warning_message,
 )
 from orchestify_nb.usage.periods import Moment, parse_moment
 from orchestify_nb.usage.record import UsageRecord
-from orchestify_nb.usage.reservations import BudgetInFlightError, BudgetReservation
+from orchestify_nb.usage.reservations import BudgetReservation, refuse_unless_admitted
 from orchestify_nb.usage.storage import Filters, LedgerError, LedgerStorage, RecordRejectedError
 
 if TYPE_CHECKING:
@@ -268,20 +266,7 @@ class Ledger:
         amount = worst_case_usd or 0.0
         with self._store.lock:
             statuses = [self._status(b) for b in self._budgets if b.applies_to(provider_id)]
-            for status in statuses:
-                if status.state == "exceeded":
-                    message, hint = exceeded_message(status)
-                    raise BudgetExceededError(message, provider_id=provider_id, hint=hint)
-            for status in statuses:
-                # Alone (nothing reserved), a call goes as it did before reservations: while the
-                # budget is not spent. That one call is the bound's "one worst case".
-                if (
-                    amount
-                    and status.reserved_usd
-                    and (status.spent_usd + status.reserved_usd + amount > status.limit_usd)
-                ):
-                    message, hint = reservation_message(status, amount)
-                    raise BudgetInFlightError(message, provider_id=provider_id, hint=hint)
+            refuse_unless_admitted(statuses, provider_id, amount)
             reservation = BudgetReservation(self if amount else None, provider_id, amount)
             if amount:
                 self._reservations.add(reservation)

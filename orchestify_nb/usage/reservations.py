@@ -32,10 +32,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from orchestify_nb.errors import BudgetExceededError
+from orchestify_nb.usage.budgets import exceeded_message, reservation_message
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from orchestify_nb.providers.base import LLMProvider
     from orchestify_nb.providers.types import LLMRequest
+    from orchestify_nb.usage.budgets import BudgetStatus
 
 T = TypeVar("T")
 
@@ -111,6 +115,27 @@ class BudgetReservation:
     def __repr__(self) -> str:
         state = "queued" if self._queued else "held" if self._holder is not None else "released"
         return f"BudgetReservation({self.provider_id!r}, ${self.amount_usd:.6f}, {state})"
+
+
+def refuse_unless_admitted(
+    statuses: Sequence[BudgetStatus], provider_id: str, amount_usd: float
+) -> None:
+    """Apply the rule above to the budgets covering a call: ``BudgetExceededError`` when one is
+    spent, ``BudgetInFlightError`` when the call must wait for the calls in flight."""
+    for status in statuses:
+        if status.state == "exceeded":
+            message, hint = exceeded_message(status)
+            raise BudgetExceededError(message, provider_id=provider_id, hint=hint)
+    for status in statuses:
+        # Alone (nothing reserved), a call goes as it did before reservations: while the budget
+        # is not spent. That one call is the bound's "one call's worst case".
+        if (
+            amount_usd
+            and status.reserved_usd
+            and status.spent_usd + status.reserved_usd + amount_usd > status.limit_usd
+        ):
+            message, hint = reservation_message(status, amount_usd)
+            raise BudgetInFlightError(message, provider_id=provider_id, hint=hint)
 
 
 def estimate_input_tokens(request: LLMRequest) -> int:
