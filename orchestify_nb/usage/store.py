@@ -57,16 +57,6 @@ INSERT_SQL = (
     f"VALUES ({', '.join('?' for _ in CALL_COLUMNS)})"
 )
 
-#: Errors that come from the values of one record, not from the file: retrying cannot help.
-_RECORD_ERRORS = (
-    UnicodeError,
-    OverflowError,
-    TypeError,
-    ValueError,
-    sqlite3.InterfaceError,
-    sqlite3.DataError,
-)
-
 logger = logging.getLogger("orchestify_nb.usage")
 
 
@@ -132,12 +122,12 @@ def _open(path: str) -> sqlite3.Connection:
     return connection
 
 
-def _is_record_error(error: Exception) -> bool:
-    """Whether a failed insert is the record's fault (a NOT NULL column it leaves empty, a
-    value SQLite cannot bind) rather than the file's (full, locked, read-only, a trigger)."""
+def _is_record_error(error: sqlite3.Error) -> bool:
+    """Whether SQLite refused the record's values (a NOT NULL column it leaves empty, a value it
+    cannot bind) rather than the write (file full, locked, read-only, refused by a trigger)."""
     if isinstance(error, sqlite3.IntegrityError):
         return error.sqlite_errorcode == sqlite3.SQLITE_CONSTRAINT_NOTNULL
-    return isinstance(error, _RECORD_ERRORS)
+    return isinstance(error, sqlite3.InterfaceError | sqlite3.DataError)
 
 
 class SQLiteStore:
@@ -199,13 +189,13 @@ class SQLiteStore:
                 row = record_row(record)
                 codes = tuple(self.label_id(text) for text in row.labels)
                 cursor = self.connection.execute(INSERT_SQL, row.values + codes)
-            except (sqlite3.Error, *_RECORD_ERRORS) as error:
-                if _is_record_error(error):
-                    raise RecordRejectedError(
-                        f"usage record {record.id!r} cannot be stored in {self.path!r}: "
-                        f"{type(error).__name__}: {error}"
-                    ) from error
-                raise LedgerError(f"{self.path!r} refused the write: {error}") from error
+            except Exception as error:  # anything but the file's own errors is the record's
+                if isinstance(error, sqlite3.Error) and not _is_record_error(error):
+                    raise LedgerError(f"{self.path!r} refused the write: {error}") from error
+                raise RecordRejectedError(
+                    f"usage record {getattr(record, 'id', '?')!r} cannot be stored in "
+                    f"{self.path!r}: {type(error).__name__}: {error}"
+                ) from error
             seq = int(cursor.lastrowid or 0) if cursor.rowcount else 0
             if seq and seq % BLOCK_ROWS == 0:
                 self._seal(seq // BLOCK_ROWS - 1)

@@ -79,18 +79,21 @@ def test_a_record_that_can_never_be_stored_is_quarantined_and_the_others_are_wri
     path = tmp_path / "ledger.sqlite3"
     ledger = Ledger(path, [Budget(10.0)])
     unstorable = make_record(tag="unstorable", output_tokens=2**70, cost_usd=4.0)
+    malformed = make_record(tag="malformed", cost_usd=None)
+    malformed.finished_at = None  # type: ignore[assignment]  # as a custom caller might send
 
     with caplog.at_level(logging.WARNING, logger="orchestify_nb.usage"):
         ledger.record(make_record(tag="before"))
         ledger.record(unstorable)
+        ledger.record(malformed)
         ledger.record(make_record(tag="after"))
         ledger.flush()
 
-    [warning] = [r for r in caplog.records if "cannot be stored" in r.getMessage()]
-    assert "\n" not in warning.getMessage()
-    assert unstorable.id in warning.getMessage()
+    warnings = [r.getMessage() for r in caplog.records if "cannot be stored" in r.getMessage()]
+    assert len(warnings) == 2 and not any("\n" in warning for warning in warnings)
+    assert unstorable.id in warnings[0] and malformed.id in warnings[1]
     assert ledger.pending_count == 0
-    assert ledger.quarantined == (unstorable,)
+    assert ledger.quarantined == (unstorable, malformed)
     assert ledger.budget_status()[0].spent_usd == pytest.approx(4.0012)  # still counted
     ledger.record(make_record(tag="at close"))
     ledger.close()
