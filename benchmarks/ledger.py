@@ -32,8 +32,7 @@ from orchestify_nb.usage.budgets import Budget
 from orchestify_nb.usage.frames import SUMMARISED_COLUMNS, summarise
 from orchestify_nb.usage.ledger import Ledger
 from orchestify_nb.usage.record import UsageRecord
-from orchestify_nb.usage.schema import LABEL_FIELDS
-from orchestify_nb.usage.store import LedgerStore
+from orchestify_nb.usage.store import INSERT_SQL, SQLiteStore, record_row
 
 RECORD_TARGET_MS = 0.2
 FRAME_TARGET_S = 1.0
@@ -110,23 +109,23 @@ def bench_check_budget(directory: Path, checks: int) -> float:
         return (time.perf_counter() - started) / checks * 1e6
 
 
-def _rows(store: LedgerStore, rows: int) -> Iterator[tuple[object, ...]]:
+def _rows(store: SQLiteStore, rows: int) -> Iterator[tuple[object, ...]]:
     rng = random.Random(2)
     start = datetime.now(UTC) - timedelta(days=365)
     step = timedelta(days=365) / rows
     for index in range(rows):
         record = synthetic_record(rng, start + index * step)
         record.id = uuid.UUID(int=rng.getrandbits(128)).hex
-        codes = tuple(store.label_id(getattr(record, field)) for field in LABEL_FIELDS)
-        yield (*store.row_values(record), *codes)
+        row = record_row(record)
+        yield (*row.values, *(store.label_id(text) for text in row.labels))
 
 
 def fill(path: Path, rows: int) -> None:
     """Write ``rows`` synthetic calls in one transaction (setup, not measured)."""
-    store = LedgerStore(path)
+    store = SQLiteStore(path)
     with store.lock:
         store.connection.execute("BEGIN")
-        store.connection.executemany(store.insert_sql, _rows(store, rows))
+        store.connection.executemany(INSERT_SQL, _rows(store, rows))
         store.connection.execute("COMMIT")
     store.close()
 

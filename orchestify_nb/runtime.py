@@ -9,9 +9,10 @@ a daemon thread; the caller's thread waits on a queue with a short timeout, so a
 Why one loop *per call* rather than one reusable loop per process: SDK clients (httpx) bind their
 pooled connections to the loop that opened them, and the same provider objects are also used on
 the kernel's own loop by the widget panel. A per-call loop guarantees that no thread, task or
-connection outlives the call (callers close the provider's connections on that loop before it
-ends, see ``closing_provider``); the price is one new connection per call (a TCP+TLS handshake,
-tens of milliseconds against seconds of model latency) and about 0.2 ms to start the thread.
+connection outlives the call (its tasks and async generators are shut down before it closes, and
+the providers keep one SDK client per loop, which goes with it); the price is one new connection
+per call (a TCP+TLS handshake, tens of milliseconds against seconds of model latency) and about
+0.2 ms to start the thread.
 
 On ``KeyboardInterrupt`` the task is cancelled on its own loop and awaited (the provider base
 class records the call as ``cancelled`` with the text so far); events that had already arrived

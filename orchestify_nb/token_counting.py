@@ -50,6 +50,10 @@ def _chars_over_four(text: str) -> int:
     return math.ceil(len(text) / 4)
 
 
+#: Characters / 4: what every figure falls back to, and cheap enough to run before every call.
+HEURISTIC_COUNTER = TokenCounter(HEURISTIC_METHOD, _chars_over_four)
+
+
 def _tiktoken_cache_dir() -> Path | None:
     """Where tiktoken looks for a downloaded encoding (the same rules tiktoken applies)."""
     configured = os.environ.get("TIKTOKEN_CACHE_DIR", os.environ.get("DATA_GYM_CACHE_DIR"))
@@ -97,14 +101,14 @@ def get_token_counter() -> TokenCounter:
     try:
         import tiktoken
     except ImportError:
-        return TokenCounter(HEURISTIC_METHOD, _chars_over_four)
+        return HEURISTIC_COUNTER
     if not _encoding_on_disk():
-        return TokenCounter(HEURISTIC_METHOD, _chars_over_four)
+        return HEURISTIC_COUNTER
     try:
         encoding = tiktoken.get_encoding(ENCODING_NAME)
     except Exception:  # a corrupt cache or a tiktoken change: the estimate must still work
         logger.info("tiktoken could not load %s; counting chars / 4", ENCODING_NAME, exc_info=True)
-        return TokenCounter(HEURISTIC_METHOD, _chars_over_four)
+        return HEURISTIC_COUNTER
 
     def count(text: str) -> int:
         return len(encoding.encode_ordinary(text))

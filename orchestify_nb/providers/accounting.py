@@ -19,6 +19,8 @@ from orchestify_nb.usage.record import CallStatus, UsageRecord
 
 if TYPE_CHECKING:
     from orchestify_nb.pricing import ModelPrice, PriceQuote
+    from orchestify_nb.providers.types import LLMRequest
+    from orchestify_nb.usage.reservations import BudgetReservation
 
 
 class UsageSink(Protocol):
@@ -61,8 +63,12 @@ class CallAccounting:
             return get_default_ledger()
         return self._usage_sink
 
-    def _check_budget(self) -> None:
-        self.usage_sink.check_budget(self.provider_id)
+    def _check_budget(self, request: LLMRequest) -> BudgetReservation:
+        """Reserve the request's worst case against the budgets (refused if it cannot fit); the
+        caller releases it once the call is recorded."""
+        from orchestify_nb.providers.budgeting import reserve_budget
+
+        return reserve_budget(self, request)
 
     def _finish(self, call: CallInProgress) -> LLMResponse:
         """The finished call's one response: timed, priced, stamped and recorded."""

@@ -1,10 +1,9 @@
-"""The abstract provider and the one place where every call is validated, retried, timed,
-priced and recorded.
+"""The abstract provider: the one place where every call is validated, retried, bounded in
+time, assembled, priced and recorded.
 
-Concrete providers only translate: ``_complete`` turns an ``LLMRequest`` into one SDK call and the
-SDK's answer into an ``LLMResponse``; ``_stream`` yields ``StreamEvent`` deltas and finally a
-``done`` event; ``_map_error`` turns an SDK exception into a typed ``ProviderError``. Everything
-else (budgets, retries, timing, pricing, the ledger, secrets) lives here once.
+Concrete providers only translate: ``_complete`` and ``_stream`` turn an ``LLMRequest`` into one
+SDK call and yield its deltas, then a ``StreamEnd``; ``_map_error`` turns an SDK exception into
+a typed ``ProviderError``. Everything else lives here (and in ``accounting``) once.
 """
 
 from __future__ import annotations
@@ -28,6 +27,7 @@ from orchestify_nb.errors import (
 )
 from orchestify_nb.providers import requests
 from orchestify_nb.providers.accounting import CallAccounting, UsageSink
+from orchestify_nb.providers.budgeting import released_after
 from orchestify_nb.providers.calls import CallInProgress
 from orchestify_nb.providers.deadline import WatchdogExpired
 from orchestify_nb.providers.requests import Messages
@@ -258,11 +258,12 @@ class LLMProvider(CallAccounting, ABC):
         ``system``, ``tools``, ``thinking`` and provider options).
         """
         request = self._as_request(messages, arguments)
-        self._check_budget()
-        async with aclosing(self._run(request, streaming=False)) as events:
-            async for event in events:
-                if event.response is not None:
-                    return event.response
+        with self._check_budget(request) as reservation:  # released once the call is recorded
+            await reservation.wait()
+            async with aclosing(self._run(request, streaming=False)) as events:
+                async for event in events:
+                    if event.response is not None:
+                        return event.response
         raise AssertionError("a call ends with a response or an exception")  # pragma: no cover
 
     def stream(
@@ -278,8 +279,8 @@ class LLMProvider(CallAccounting, ABC):
         the text so far.
         """
         request = self._as_request(messages, arguments)
-        self._check_budget()
-        return self._run(request, streaming=True)
+        reservation = self._check_budget(request)
+        return released_after(self._run(request, streaming=True), reservation)
 
     def get_usage(self) -> TokenUsage:
         """Totals of this provider's calls since creation or the last ``reset_usage()``."""

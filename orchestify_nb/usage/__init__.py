@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,6 +39,8 @@ logger = logging.getLogger("orchestify_nb.usage")
 
 _default: Ledger | None = None
 _default_lock = threading.Lock()
+#: Ledger paths whose fall-back to memory was already announced in this process.
+_announced_fallbacks: set[str] = set()
 
 
 def default_ledger_path(configured: str | os.PathLike[str] | None = None) -> str:
@@ -57,20 +60,38 @@ def get_default_ledger() -> Ledger:
     """The ledger calls are recorded to when a provider has no ``usage_sink`` of its own.
 
     Created on first use at ``default_ledger_path()``. If that file cannot be opened, usage is
-    kept in memory for this session (with a logged warning) rather than failing every call.
+    kept in memory for this session (said once, see ``open_or_fall_back``) rather than failing
+    every call.
     """
     global _default
     with _default_lock:
         if _default is None:
-            from orchestify_nb.usage.ledger import Ledger
-            from orchestify_nb.usage.store import LedgerError
-
-            try:
-                _default = Ledger(default_ledger_path())
-            except LedgerError as error:
-                logger.warning("%s; recording usage in memory for this session instead", error)
-                _default = Ledger(":memory:")
+            _default = open_or_fall_back(default_ledger_path(), [])
         return _default
+
+
+def open_or_fall_back(path: str, budgets: list[Budget]) -> Ledger:
+    """The ledger at ``path``, or an in-memory one if the file cannot be opened.
+
+    Falling back loses the session's usage when the kernel ends, so it is said once per file and
+    process on stderr, which a notebook shows under the cell (as a config problem is), besides
+    the log.
+    """
+    from orchestify_nb.usage.ledger import Ledger
+    from orchestify_nb.usage.storage import LedgerError
+
+    try:
+        return Ledger(path, budgets)
+    except LedgerError as error:
+        logger.warning("%s; recording usage in memory for this session instead", error)
+        if path not in _announced_fallbacks:
+            _announced_fallbacks.add(path)
+            print(
+                f"orchestify_nb: usage is recorded in memory for this session only, and is lost "
+                f"when the kernel stops. {error}",
+                file=sys.stderr,
+            )
+        return Ledger(":memory:", budgets)
 
 
 def set_default_ledger(ledger: Ledger | None) -> None:
@@ -95,18 +116,11 @@ def configure_default_ledger(config: UsageSettings | None) -> Ledger:
     The session calls this when it loads a config. If the default ledger already writes that
     file it is kept and only its budgets change, so the spend already counted stays counted.
     """
-    from orchestify_nb.usage.ledger import Ledger
-    from orchestify_nb.usage.store import LedgerError
-
     global _default
     path, budgets = ledger_settings(config)
     with _default_lock:
         if _default is not None and _default.path == path:
             _default.set_budgets(budgets)
             return _default
-        try:
-            _default = Ledger(path, budgets)
-        except LedgerError as error:
-            logger.warning("%s; recording usage in memory for this session instead", error)
-            _default = Ledger(":memory:", budgets)
+        _default = open_or_fall_back(path, budgets)
         return _default

@@ -3,7 +3,7 @@
 ``check_budget`` runs before every call, so it must not scan the ledger. ``SpendTracker`` keeps
 what each provider spent today (UTC), in this session and in total, folds in this process's own
 rows as they are written, and reads only the rows other processes added since it last looked
-(``PRAGMA data_version`` says whether there are any).
+(the storage's change counter says whether there are any).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import UTC, datetime, time
 from typing import TYPE_CHECKING, Literal
 
 from orchestify_nb.usage.record import UsageRecord
-from orchestify_nb.usage.store import LedgerStore, to_ns
+from orchestify_nb.usage.storage import LedgerStorage, to_ns
 
 if TYPE_CHECKING:
     from orchestify_nb.usage.settings import BudgetSettings
@@ -70,10 +70,15 @@ class Budget:
 
 @dataclass(frozen=True, slots=True)
 class BudgetStatus:
-    """A budget with what has been spent against it."""
+    """A budget with what has been spent against it, and what calls in flight reserve."""
 
     budget: Budget
     spent_usd: float
+    reserved_usd: float = 0.0
+
+    @property
+    def limit_usd(self) -> float:
+        return self.budget.limit_usd
 
     @property
     def remaining_usd(self) -> float:
@@ -135,6 +140,23 @@ def exceeded_message(status: BudgetStatus) -> tuple[str, str]:
     return message, hint
 
 
+def reservation_message(status: BudgetStatus, worst_case_usd: float) -> tuple[str, str]:
+    """The message and hint when a call's worst case does not fit what is left of a budget
+    once the calls in flight are counted."""
+    budget = status.budget
+    message = (
+        f"{budget.describe()} cannot cover this call while others are in flight: it may cost "
+        f"up to {usd(worst_case_usd)} (max_tokens at the output price plus the prompt), with "
+        f"{usd(status.spent_usd)} spent and {usd(status.reserved_usd)} reserved by calls in "
+        f"flight of {usd(budget.limit_usd)} {budget.window()}; nothing was sent"
+    )
+    hint = (
+        "Wait for the calls in flight to finish, lower max_tokens, or raise limit_usd for this "
+        "budget under `budgets:` in your orchestify.yaml. `%llm budget` shows every budget."
+    )
+    return message, hint
+
+
 def warning_message(status: BudgetStatus) -> str:
     budget = status.budget
     return (
@@ -160,30 +182,18 @@ class _Spend:
         return {"day": self.day, "session": self.session, "total": self.total}[period]
 
 
-_SYNC_SQL = """
-SELECT provider.text,
-       total(c.cost_usd),
-       total(CASE WHEN c.started_at_ns >= ? THEN c.cost_usd END),
-       total(CASE WHEN c.session_id_label = ? THEN c.cost_usd END),
-       max(c.rowid)
-FROM calls AS c JOIN labels AS provider ON provider.id = c.provider_id_label
-WHERE c.rowid > ?
-GROUP BY c.provider_id_label
-"""
-
-
 class SpendTracker:
     """USD spent per provider, by period, kept current at the cost of a dict update per call.
 
     Must be used under the store's lock.
     """
 
-    def __init__(self, store: LedgerStore, session_id: str) -> None:
+    def __init__(self, store: LedgerStorage, session_id: str) -> None:
         self._store = store
         self._session_id = session_id
         self._spend = _Spend()
         self._day_start_ns = -1
-        self._synced_rowid = 0
+        self._synced_position = 0
         self._synced_version: int | None = None
         self._stale = True
 
@@ -204,14 +214,14 @@ class SpendTracker:
                 spent += record.cost_usd
         return spent
 
-    def on_insert(self, rowid: int, record: UsageRecord) -> None:
+    def on_insert(self, position: int, record: UsageRecord) -> None:
         """Fold a row this process just wrote, unless other writers make a re-read necessary."""
-        if not rowid:
+        if not position:
             return
-        if self._stale or rowid != self._synced_rowid + 1:
+        if self._stale or position != self._synced_position + 1:
             self._stale = True
             return
-        self._synced_rowid = rowid
+        self._synced_position = position
         if record.cost_usd:
             self._spend.add(
                 record.provider_id,
@@ -230,19 +240,18 @@ class SpendTracker:
     def _refresh_if_needed(self) -> None:
         day_start = to_ns(datetime.combine(datetime.now(UTC).date(), time(), tzinfo=UTC))
         if day_start != self._day_start_ns:
-            self._spend, self._synced_rowid, self._day_start_ns = _Spend(), 0, day_start
+            self._spend, self._synced_position, self._day_start_ns = _Spend(), 0, day_start
             self._stale = True
-        version = self._store.data_version()
+        version = self._store.change_counter()
         if not self._stale and version == self._synced_version:
             return
-        session_code = self._store.label_id(self._session_id)
-        rows = self._store.connection.execute(
-            _SYNC_SQL, (self._day_start_ns, session_code, self._synced_rowid)
-        ).fetchall()
-        for provider_id, total, today, this_session, max_rowid in rows:
-            spend = self._spend
-            spend.total[provider_id] = spend.total.get(provider_id, 0.0) + total
-            spend.day[provider_id] = spend.day.get(provider_id, 0.0) + today
-            spend.session[provider_id] = spend.session.get(provider_id, 0.0) + this_session
-            self._synced_rowid = max(self._synced_rowid, int(max_rowid))
+        spend = self._spend
+        for row in self._store.spend_after(
+            self._synced_position, self._day_start_ns, self._session_id
+        ):
+            provider_id = row.provider_id
+            spend.total[provider_id] = spend.total.get(provider_id, 0.0) + row.total_usd
+            spend.day[provider_id] = spend.day.get(provider_id, 0.0) + row.today_usd
+            spend.session[provider_id] = spend.session.get(provider_id, 0.0) + row.session_usd
+            self._synced_position = max(self._synced_position, row.last_position)
         self._synced_version, self._stale = version, False

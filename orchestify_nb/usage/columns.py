@@ -1,36 +1,32 @@
 """Build typed DataFrame columns from the ledger, fast enough for millions of rows.
 
-Rows come from two places (see ``blocks.py``): complete blocks of rows are read from their sealed,
-packed copy, the rest (the newest rows, or blocks not sealed yet) through SQL (``scan.py``).
-Both give the same arrays, so the rows are put back in ``seq`` order and the filters applied once,
-in numpy, whatever their origin. Label columns arrive as integer codes, so categoricals are built
-without hashing strings.
+The storage hands over whole stored columns as numpy arrays (``storage.LedgerStorage.
+read_columns``); this module turns them into the frame's dtypes. Label columns arrive as integer
+codes, so categoricals are built without hashing strings.
 """
 
 from __future__ import annotations
 
-import functools
-import logging
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from orchestify_nb.usage.blocks import read_sealed, seal_pending, unsealed_ranges
-from orchestify_nb.usage.scan import NULL_INTEGER, last_seq, read_rows, value_dtype
-from orchestify_nb.usage.schema import LABEL_FIELDS, TOKEN_FIELDS
-from orchestify_nb.usage.store import Filters, LedgerStore
+from orchestify_nb.usage.storage import (
+    LABEL_FIELDS,
+    NULL_INTEGER,
+    TOKEN_FIELDS,
+    Filters,
+    LedgerStorage,
+)
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
     import pandas as pd
 
-    from orchestify_nb.usage.scan import Values
+    from orchestify_nb.usage.storage import Values
 
 Kind = Literal["text", "time", "int", "nullable_int", "float", "micros", "bool", "label"]
-
-logger = logging.getLogger("orchestify_nb.usage")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,65 +85,8 @@ COLUMN_ORDER: tuple[str, ...] = (
 )
 
 
-def _label_filters(store: LedgerStore, filters: Filters) -> dict[str, list[int]]:
-    """The label columns filtered on, each with the codes it may hold."""
-    wanted = {
-        "provider_id_label": filters.provider,
-        "model_label": filters.model,
-        "tag_label": filters.tag,
-        "status_label": filters.status,
-    }
-    return {column: store.existing_label_ids(texts) for column, texts in wanted.items() if texts}
-
-
-def _keep(
-    values: dict[str, Values], filters: Filters, codes: dict[str, list[int]]
-) -> npt.NDArray[np.bool_] | None:
-    """Which rows match ``filters`` (``None``: all of them), as ``LedgerStore.where`` says."""
-    import numpy as np
-
-    conditions = [np.isin(values[column], wanted) for column, wanted in codes.items()]
-    if filters.since_ns is not None:
-        conditions.append(values["started_at_ns"] >= filters.since_ns)
-    if filters.until_ns is not None:
-        conditions.append(values["started_at_ns"] < filters.until_ns)
-    return functools.reduce(np.logical_and, conditions) if conditions else None
-
-
-def read_values(store: LedgerStore, filters: Filters, sources: Sequence[str]) -> dict[str, Values]:
-    """The stored columns ``sources`` of the rows matching ``filters``, in ``seq`` order.
-
-    Complete blocks nobody sealed yet are sealed first (if the file cannot be written now, their
-    rows are simply read through SQL).
-    """
-    import numpy as np
-
-    codes = _label_filters(store, filters)
-    timed = filters.since_ns is not None or filters.until_ns is not None
-    needed = list(dict.fromkeys([*sources, *codes, *(["started_at_ns"] if timed else [])]))
-    with store.lock:
-        try:
-            seal_pending(store.connection)
-        except sqlite3.Error as error:
-            logger.info("could not seal ledger blocks in %r (%s); reading rows", store.path, error)
-        with store.snapshot() as connection:
-            pieces, covered = read_sealed(connection, needed, filters.since_ns, filters.until_ns)
-            for after, last in unsealed_ranges(covered, last_seq(connection)):
-                pieces.extend(read_rows(connection, needed, after, last))
-    pieces.sort(key=lambda piece: piece[0])
-    values = {
-        column: np.concatenate(
-            [piece[column] for _, piece in pieces] or [np.empty(0, value_dtype(column))],
-            dtype=value_dtype(column),
-        )
-        for column in needed
-    }
-    keep = _keep(values, filters, codes)
-    return {column: values[column] if keep is None else values[column][keep] for column in sources}
-
-
 def read_frame(
-    store: LedgerStore, filters: Filters, names: Sequence[str], *, ordered: bool = True
+    store: LedgerStorage, filters: Filters, names: Sequence[str], *, ordered: bool = True
 ) -> pd.DataFrame:
     """The named columns of the rows matching ``filters`` as a typed DataFrame: oldest first
     when ``ordered`` (aggregations skip reading and sorting by ``started_at``)."""
@@ -159,7 +98,7 @@ def read_frame(
     columns = [COLUMNS[name] for name in names]
     if ordered and "started_at" not in names:
         columns.append(COLUMNS["started_at"])
-    values = read_values(store, filters, list(dict.fromkeys(c.source for c in columns)))
+    values = store.read_columns(filters, list(dict.fromkeys(c.source for c in columns)))
     labels = store.labels() if any(column.kind == "label" for column in columns) else {}
     data = {column.name: _convert(column, values[column.source], labels) for column in columns}
     frame = pd.DataFrame(data, columns=[column.name for column in columns])

@@ -11,8 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from orchestify_nb.usage.columns import COLUMNS, read_frame
-from orchestify_nb.usage.schema import TOKEN_FIELDS
-from orchestify_nb.usage.store import Filters, LedgerStore
+from orchestify_nb.usage.storage import TOKEN_FIELDS, Filters, LedgerStorage
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -57,7 +56,7 @@ def time_bucket(started_at: pd.Series, bucket: str) -> pd.Series:
 
 
 def keyed_frame(
-    store: LedgerStore, filters: Filters, keys: Sequence[str], values: Sequence[str]
+    store: LedgerStorage, filters: Filters, keys: Sequence[str], values: Sequence[str]
 ) -> pd.DataFrame:
     """The columns behind ``keys`` and ``values``, with time buckets and aliases materialised
     under the names the caller used."""
@@ -75,7 +74,7 @@ def keyed_frame(
 SUMMARISED_COLUMNS = ("status", *TOKEN_FIELDS, "cost_usd", "latency_s")
 
 
-def summary(store: LedgerStore, filters: Filters, by: Sequence[str]) -> pd.DataFrame:
+def summary(store: LedgerStorage, filters: Filters, by: Sequence[str]) -> pd.DataFrame:
     """Per group: calls, tokens by kind, cost, unpriced calls, mean latency and error rate."""
     keys = list(by)
     return summarise(keyed_frame(store, filters, keys, SUMMARISED_COLUMNS), keys)
@@ -108,7 +107,7 @@ def summarise(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
 
 
 def pivot(
-    store: LedgerStore,
+    store: LedgerStorage,
     filters: Filters,
     *,
     index: str,

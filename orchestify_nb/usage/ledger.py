@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 import uuid
 import warnings
 import weakref
@@ -18,21 +17,18 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self, TypedDict, Unpack
 
-from orchestify_nb.errors import BudgetExceededError, MissingDependencyError
-from orchestify_nb.usage import queries
-from orchestify_nb.usage.blocks import seal
+from orchestify_nb.errors import MissingDependencyError
 from orchestify_nb.usage.budgets import (
     Budget,
     BudgetStatus,
     BudgetWarning,
     SpendTracker,
-    exceeded_message,
     warning_message,
 )
 from orchestify_nb.usage.periods import Moment, parse_moment
 from orchestify_nb.usage.record import UsageRecord
-from orchestify_nb.usage.schema import BLOCK_ROWS
-from orchestify_nb.usage.store import Filters, LedgerError, LedgerStore
+from orchestify_nb.usage.reservations import BudgetReservation, refuse_unless_admitted
+from orchestify_nb.usage.storage import Filters, LedgerError, LedgerStorage, RecordRejectedError
 from orchestify_nb.usage.totals import TokenUsage
 
 if TYPE_CHECKING:
@@ -86,29 +82,39 @@ def make_filters(**args: Unpack[FilterArgs]) -> Filters:
     )
 
 
-def _write_pending(store: LedgerStore, pending: list[UsageRecord]) -> list[tuple[int, UsageRecord]]:
-    """Write waiting records oldest first; stops (raising) at the first failure, losing none."""
+def _write_pending(
+    store: LedgerStorage, pending: list[UsageRecord], quarantined: list[UsageRecord]
+) -> list[tuple[int, UsageRecord]]:
+    """Write waiting records oldest first. A record that can never be stored is quarantined
+    (kept in memory, with a one-line warning) and the rest go on; when the storage refuses
+    writes, stops (raising) at the first failure, losing none."""
     written: list[tuple[int, UsageRecord]] = []
     while pending:
         record = pending[0]
         try:
-            rowid = store.insert(record)
-        except sqlite3.Error as error:
+            position = store.write(record)
+        except RecordRejectedError as error:
+            quarantined.append(pending.pop(0))
+            logger.warning("%s; it is kept in Ledger.quarantined and counts against budgets", error)
+            continue
+        except LedgerError as error:
             raise LedgerError(
                 f"could not write usage record {record.id} to the ledger {store.path!r} "
-                f"({error}); {len(pending)} record(s) are kept in memory and are written with "
-                "the next call or Ledger.flush()"
+                f"({error.__cause__ or error}); {len(pending)} record(s) are kept in memory and "
+                "are written with the next call or Ledger.flush()"
             ) from error
         pending.pop(0)
-        written.append((rowid, record))
+        written.append((position, record))
     return written
 
 
-def _close_store(store: LedgerStore, pending: list[UsageRecord]) -> None:
+def _close_store(
+    store: LedgerStorage, pending: list[UsageRecord], quarantined: list[UsageRecord]
+) -> None:
     """Last chance for records that could not be written, then release the file."""
     with store.lock:
         try:
-            _write_pending(store, pending)
+            _write_pending(store, pending, quarantined)
         except LedgerError as error:
             warnings.warn(
                 f"{len(pending)} usage record(s) could not be written to the ledger "
@@ -124,7 +130,8 @@ class Ledger:
 
     ``path=None`` picks the default file (``ORCHESTIFY_LEDGER``, else the user data directory).
     Several kernels may share a file: each row carries the ``session_id`` of the process that
-    wrote it. ``budgets`` refuse calls once spent (see ``Budget``).
+    wrote it. ``budgets`` refuse calls once spent (see ``Budget``). ``storage`` puts the rows
+    somewhere else than an SQLite file (any ``storage.LedgerStorage``; ``path`` is then unused).
     """
 
     def __init__(
@@ -133,18 +140,24 @@ class Ledger:
         budgets: Iterable[Budget] | None = None,
         *,
         session_id: str | None = None,
+        storage: LedgerStorage | None = None,
     ) -> None:
-        if path is None:
+        if storage is None:
             from orchestify_nb.usage import default_ledger_path
+            from orchestify_nb.usage.store import SQLiteStore
 
-            path = default_ledger_path()
-        self._store = LedgerStore(os.fspath(path))
+            storage = SQLiteStore(os.fspath(default_ledger_path() if path is None else path))
+        self._store = storage
         self.session_id = session_id or current_session_id()
         self._budgets: tuple[Budget, ...] = tuple(budgets or ())
         self._tracker = SpendTracker(self._store, self.session_id)
         self._warned: set[Budget] = set()
         self._pending: list[UsageRecord] = []
-        self._finalizer = weakref.finalize(self, _close_store, self._store, self._pending)
+        self._quarantined: list[UsageRecord] = []
+        self._reservations: set[BudgetReservation] = set()
+        self._finalizer = weakref.finalize(
+            self, _close_store, self._store, self._pending, self._quarantined
+        )
 
     @classmethod
     def from_config(cls, config: UsageSettings | None) -> Ledger:
@@ -167,32 +180,30 @@ class Ledger:
             record.session_id = self.session_id
         with self._store.lock:
             self._pending.append(record)
-            self._fold(_write_pending(self._store, self._pending))
+            self._fold(_write_pending(self._store, self._pending, self._quarantined))
 
     def flush(self) -> None:
         """Write records whose earlier write failed; raises ``LedgerError`` if it fails again."""
         with self._store.lock:
-            self._fold(_write_pending(self._store, self._pending))
+            self._fold(_write_pending(self._store, self._pending, self._quarantined))
 
     @property
     def pending_count(self) -> int:
         """Records kept in memory because writing them failed."""
         return len(self._pending)
 
-    def _fold(self, written: list[tuple[int, UsageRecord]]) -> None:
-        for rowid, record in written:
-            self._tracker.on_insert(rowid, record)
-            if rowid and rowid % BLOCK_ROWS == 0:
-                self._seal(rowid // BLOCK_ROWS - 1)
+    @property
+    def quarantined(self) -> tuple[UsageRecord, ...]:
+        """Records the storage can never store (each was reported once); they still count
+        against budgets."""
+        return tuple(self._quarantined)
 
-    def _seal(self, block: int) -> None:
-        """Seal the block this process just completed (a few ms once per ``BLOCK_ROWS`` calls),
-        so DataFrames read it packed. The row is already safe: a failure only means the next
-        reader seals it."""
-        try:
-            seal(self._store.connection, [block])
-        except sqlite3.Error as error:
-            logger.info("could not seal ledger block %d in %r: %s", block, self.path, error)
+    def _fold(self, written: list[tuple[int, UsageRecord]]) -> None:
+        for position, record in written:
+            self._tracker.on_insert(position, record)
+
+    def _unwritten(self) -> list[UsageRecord]:
+        return [*self._pending, *self._quarantined]
 
     def close(self) -> None:
         """Write what is pending and release the file (the ledger is unusable afterwards)."""
@@ -222,7 +233,16 @@ class Ledger:
     def budget_status(self) -> list[BudgetStatus]:
         """Every budget with what has been spent against it."""
         with self._store.lock:
-            return [BudgetStatus(b, self._tracker.spent(b, self._pending)) for b in self._budgets]
+            return [self._status(budget) for budget in self._budgets]
+
+    def _status(self, budget: Budget) -> BudgetStatus:
+        """Under the store's lock: spent (unwritten records included) and reserved."""
+        reserved = sum(
+            reservation.amount_usd
+            for reservation in self._reservations
+            if budget.applies_to(reservation.provider_id)
+        )
+        return BudgetStatus(budget, self._tracker.spent(budget, self._unwritten()), reserved)
 
     def check_budget(self, provider_id: str) -> None:
         """Refuse a call before it is sent if a budget covering ``provider_id`` is spent.
@@ -230,31 +250,44 @@ class Ledger:
         Raises ``BudgetExceededError``; warns (``BudgetWarning``, once per budget and session)
         when a budget is 80 % used. Cheap: spend totals are kept in memory.
         """
+        self.reserve(provider_id, None).release()
+
+    def reserve(self, provider_id: str, worst_case_usd: float | None) -> BudgetReservation:
+        """Hold ``worst_case_usd`` against every budget covering ``provider_id`` until the
+        reservation is released (after the call is recorded); see ``usage.reservations``.
+
+        Refused with ``BudgetExceededError`` when a budget is spent, and with its subclass
+        ``BudgetInFlightError`` when calls in flight hold reservations and spent + reserved +
+        ``worst_case_usd`` would pass the limit (``reserve_budget`` then waits for them).
+        ``None`` (an unpriced model) reserves nothing.
+        """
         if not self._budgets:
-            return
+            return BudgetReservation(None, provider_id, 0.0)
+        amount = worst_case_usd or 0.0
         with self._store.lock:
-            statuses = [
-                BudgetStatus(b, self._tracker.spent(b, self._pending))
-                for b in self._budgets
-                if b.applies_to(provider_id)
-            ]
-        for status in statuses:
-            if status.state == "exceeded":
-                message, hint = exceeded_message(status)
-                raise BudgetExceededError(message, provider_id=provider_id, hint=hint)
+            statuses = [self._status(b) for b in self._budgets if b.applies_to(provider_id)]
+            refuse_unless_admitted(statuses, provider_id, amount)
+            reservation = BudgetReservation(self if amount else None, provider_id, amount)
+            if amount:
+                self._reservations.add(reservation)
         for status in statuses:
             if status.state == "warning" and status.budget not in self._warned:
                 self._warned.add(status.budget)
-                warnings.warn(warning_message(status), BudgetWarning, stacklevel=3)
+                warnings.warn(warning_message(status), BudgetWarning, stacklevel=4)
+        return reservation
+
+    def _release(self, reservation: BudgetReservation) -> None:
+        with self._store.lock:
+            self._reservations.discard(reservation)
 
     # ---------------------------------------------------------------------------------- reading
     def totals(self, provider_id: str | None = None, since: Moment | None = None) -> TokenUsage:
         """Totals of the calls in the ledger (all sessions), like a provider's ``get_usage()``."""
-        return queries.totals(self._store, make_filters(provider=provider_id, since=since))
+        return self._store.totals(make_filters(provider=provider_id, since=since))
 
     def cost_by_model(self, **filters: Unpack[FilterArgs]) -> list[tuple[str, float, int]]:
         """``(model, cost_usd, calls)`` per model, costliest first (no pandas needed)."""
-        return queries.cost_by_model(self._store, make_filters(**filters))
+        return self._store.cost_by_model(make_filters(**filters))
 
     def records(
         self, *, limit: int | None = None, **filters: Unpack[FilterArgs]
@@ -263,7 +296,7 @@ class Ledger:
 
         Latencies come back to the microsecond; everything else exactly as recorded.
         """
-        return queries.read_records(self._store, make_filters(**filters), limit)
+        return self._store.read_records(make_filters(**filters), limit)
 
     # ----------------------------------------------------------------------------------- pandas
     def to_dataframe(
@@ -359,8 +392,7 @@ class Ledger:
         return target
 
     def __len__(self) -> int:
-        with self._store.lock:
-            return int(self._store.connection.execute("SELECT count(*) FROM calls").fetchone()[0])
+        return self._store.row_count()
 
     def __repr__(self) -> str:
         budgets = f", budgets={len(self._budgets)}" if self._budgets else ""

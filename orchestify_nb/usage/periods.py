@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 
-from orchestify_nb.usage.store import to_ns
+from orchestify_nb.usage.storage import to_ns
 
 Moment = datetime | date | timedelta | str
 

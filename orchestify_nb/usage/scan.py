@@ -17,14 +17,12 @@ import sqlite3
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from orchestify_nb.usage.storage import NULL_INTEGER
+
 if TYPE_CHECKING:
     import numpy as np
-    import numpy.typing as npt
 
-    Values = npt.NDArray[Any]
-
-#: Stands for NULL in integer columns (no real count, timestamp or id is this negative).
-NULL_INTEGER = -(2**62)
+    from orchestify_nb.usage.storage import Values
 #: Rows per query: bounds the size of the concatenated text (about 20 bytes per value).
 CHUNK_ROWS = 2_000_000
 

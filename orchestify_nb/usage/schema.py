@@ -24,30 +24,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-#: UsageRecord fields stored as codes into ``labels`` (column ``<field>_label`` in ``calls``).
-LABEL_FIELDS: tuple[str, ...] = (
-    "session_id",
-    "provider_id",
-    "provider_type",
-    "model_requested",
-    "model",
-    "status",
-    "price_source",
-    "finish_reason",
-    "error_type",
-    "agent",
-    "tag",
-    "notebook_path",
-)
-
-#: Token counts, stored as plain integer columns under these names.
-TOKEN_FIELDS: tuple[str, ...] = (
-    "input_tokens",
-    "output_tokens",
-    "cache_write_tokens",
-    "cache_read_tokens",
-    "reasoning_tokens",
-)
+from orchestify_nb.usage.storage import LABEL_FIELDS, STORED_COLUMNS, TOKEN_FIELDS
 
 #: The columns of ``calls`` as version 1 created them (``seq`` aside), in table order.
 _V1_CALL_COLUMNS: tuple[str, ...] = (
@@ -65,6 +42,11 @@ _V1_CALL_COLUMNS: tuple[str, ...] = (
 
 #: Every column of ``calls`` today but ``seq``: what a row stores and a sealed block copies.
 CALL_COLUMNS: tuple[str, ...] = _V1_CALL_COLUMNS
+assert CALL_COLUMNS == STORED_COLUMNS, "the storage interface names every stored column"
+
+#: ``PRAGMA application_id`` of a ledger file ("OrLd"), so that no other application's database
+#: is taken for one (files written before version 3 are recognised by their tables).
+APPLICATION_ID = 0x4F724C64
 
 #: Rows per sealed block: block ``b`` holds the rows with ``seq`` in ``(b * BLOCK_ROWS,
 #: (b + 1) * BLOCK_ROWS]``. Part of the file format (migration 2's triggers use it): never change.
@@ -198,6 +180,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         _unseal_trigger("UPDATE", "old new"),
         _unseal_trigger("DELETE", "old"),
     ),
+    (
+        # Blobs carry a CRC from version 3 on (``blocks.py``): older seals are made again.
+        "DELETE FROM sealed_blocks",
+        f"PRAGMA application_id = {APPLICATION_ID}",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -205,6 +192,35 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 class SchemaTooNewError(RuntimeError):
     """The file was written by a newer orchestify_nb whose schema this version cannot read."""
+
+
+class ForeignDatabaseError(RuntimeError):
+    """The file is another application's SQLite database: it is left as it is."""
+
+
+def refuse_foreign(connection: sqlite3.Connection) -> None:
+    """Raise ``ForeignDatabaseError`` unless the file is a ledger or holds no table at all.
+
+    Migrating would add our tables to someone else's database (and a ledger with
+    ``user_version`` 1 or 2 of another application's making would be "upgraded").
+    """
+    application_id = int(connection.execute("PRAGMA application_id").fetchone()[0])
+    if application_id == APPLICATION_ID:
+        return
+    tables = {
+        str(row[0])
+        for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    }
+    if application_id == 0 and (not tables or {"calls", "labels"} <= tables):
+        return
+    what = f"application id {application_id:#x}" if application_id else "no application id"
+    shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+    raise ForeignDatabaseError(
+        f"it is an SQLite database of another application ({what}; tables: {shown or 'none'}), "
+        "not an orchestify_nb ledger, so it was left untouched"
+    )
 
 
 def schema_version(connection: sqlite3.Connection) -> int:
@@ -224,6 +240,7 @@ def migrate(
     """
     newest = len(migrations)
     target = newest if target is None else target
+    refuse_foreign(connection)
     found = schema_version(connection)
     if found > newest:
         raise SchemaTooNewError(

@@ -1,54 +1,94 @@
-"""SQLite storage for the ledger: opening the file safely, writing one row fast, reading rows back.
+"""The SQLite ledger store: opening one file safely, writing one row fast, reading rows back.
 
 Writes are single-statement autocommit transactions in WAL mode with ``synchronous=NORMAL``: a
 row is safe once the call returns (it survives the kernel dying; only a power cut can lose the
 last rows), no fsync is paid per call, and readers never block the writer. ``busy_timeout`` lets
 two kernels writing the same file take turns instead of failing.
+
+``SQLiteStore`` implements ``storage.LedgerStorage``; the sealed blocks (``blocks.py``) that make
+big DataFrames fast are its own business, kept up to date by its writes and reads.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from orchestify_nb.errors import OrchestifyError
+from orchestify_nb.usage import sqlite_reads
+from orchestify_nb.usage.blocks import seal
+from orchestify_nb.usage.labels import clean_label
 from orchestify_nb.usage.record import UsageRecord
-from orchestify_nb.usage.schema import CALL_COLUMNS, LABEL_FIELDS, SchemaTooNewError, migrate
+from orchestify_nb.usage.schema import (
+    BLOCK_ROWS,
+    CALL_COLUMNS,
+    ForeignDatabaseError,
+    SchemaTooNewError,
+    migrate,
+    refuse_foreign,
+    schema_version,
+)
+from orchestify_nb.usage.storage import (
+    LABEL_FIELDS,
+    Filters,
+    LedgerError,
+    ProviderSpend,
+    RecordRejectedError,
+    from_ns,
+    to_ns,
+)
+
+if TYPE_CHECKING:
+    from orchestify_nb.usage.storage import Values
+    from orchestify_nb.usage.totals import TokenUsage
+
+__all__ = ["INSERT_SQL", "LedgerError", "SQLiteStore", "from_ns", "record_row", "to_ns"]
 
 MEMORY = ":memory:"
 BUSY_TIMEOUT_MS = 10_000
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 INSERT_SQL = (
     f"INSERT OR IGNORE INTO calls ({', '.join(CALL_COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in CALL_COLUMNS)})"
 )
 
-
-class LedgerError(OrchestifyError):
-    """The ledger file cannot be opened, read or written; the message names the file and the fix."""
+logger = logging.getLogger("orchestify_nb.usage")
 
 
-def to_ns(moment: datetime) -> int:
-    """Nanoseconds since the epoch (UTC); a naive datetime is taken to be UTC already."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return (moment - EPOCH) // timedelta(microseconds=1) * 1000
+class Row(NamedTuple):
+    """A record as stored: the plain columns (``INSERT_SQL`` order), then the label texts."""
 
-
-def from_ns(value: int) -> datetime:
-    return EPOCH + timedelta(microseconds=value // 1000)
+    values: tuple[object, ...]
+    labels: tuple[str | None, ...]
 
 
 def _to_us(seconds: float | None) -> int | None:
     return None if seconds is None else round(seconds * 1_000_000)
+
+
+def record_row(record: UsageRecord) -> Row:
+    """The one mapping from a record to a row; every text field passes ``clean_label``."""
+    values = (
+        clean_label(record.id),
+        to_ns(record.started_at),
+        to_ns(record.finished_at),
+        record.tokens.input,
+        record.tokens.output,
+        record.tokens.cache_write,
+        record.tokens.cache_read,
+        record.tokens.reasoning,
+        record.cost_usd,
+        int(record.priced),
+        _to_us(record.latency_s),
+        _to_us(record.time_to_first_token_s),
+        record.cell_execution_count,
+    )
+    return Row(values, tuple(clean_label(getattr(record, field)) for field in LABEL_FIELDS))
 
 
 def _use_wal(connection: sqlite3.Connection) -> None:
@@ -65,19 +105,32 @@ def _use_wal(connection: sqlite3.Connection) -> None:
             time.sleep(0.005)
 
 
-@dataclass(frozen=True, slots=True)
-class Filters:
-    """Row filters shared by every reader: time window and exact label matches."""
+def _open(path: str) -> sqlite3.Connection:
+    connection = sqlite3.connect(
+        path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+    )
+    try:
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        refuse_foreign(connection)  # before WAL, which would rewrite the file's header
+        if path != MEMORY:
+            _use_wal(connection)
+            connection.execute("PRAGMA synchronous = NORMAL")
+        migrate(connection)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
 
-    since_ns: int | None = None
-    until_ns: int | None = None
-    provider: Sequence[str] = ()
-    model: Sequence[str] = ()
-    tag: Sequence[str] = ()
-    status: Sequence[str] = ()
+
+def _is_record_error(error: sqlite3.Error) -> bool:
+    """Whether SQLite refused the record's values (a NOT NULL column it leaves empty, a value it
+    cannot bind) rather than the write (file full, locked, read-only, refused by a trigger)."""
+    if isinstance(error, sqlite3.IntegrityError):
+        return error.sqlite_errorcode == sqlite3.SQLITE_CONSTRAINT_NOTNULL
+    return isinstance(error, sqlite3.InterfaceError | sqlite3.DataError)
 
 
-class LedgerStore:
+class SQLiteStore:
     """One SQLite connection to one ledger file, shared by the threads of this process.
 
     The provider base class records from the runtime's loop thread while the notebook reads from
@@ -88,20 +141,16 @@ class LedgerStore:
         self.path = str(path)
         self.lock = threading.RLock()
         self._label_ids: dict[str, int] = {}
-        if self.path != MEMORY:
-            Path(self.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.connection = sqlite3.connect(
-                self.path,
-                isolation_level=None,
-                check_same_thread=False,
-                timeout=BUSY_TIMEOUT_MS / 1000,
-            )
-            self.connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if self.path != MEMORY:
-                _use_wal(self.connection)
-                self.connection.execute("PRAGMA synchronous = NORMAL")
-            migrate(self.connection)
+                Path(self.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            self.connection = _open(self.path)
+        except ForeignDatabaseError as error:
+            raise LedgerError(
+                f"cannot use {self.path!r} as the usage ledger: {error}. Point ORCHESTIFY_LEDGER "
+                "(or `ledger: {path: ...}` in the config) at a file of its own, e.g. "
+                "orchestify-ledger.sqlite3 beside it"
+            ) from None
         except (sqlite3.Error, SchemaTooNewError, OSError) as error:
             raise LedgerError(
                 f"cannot open the usage ledger {self.path!r}: {error}. Point ORCHESTIFY_LEDGER "
@@ -113,6 +162,10 @@ class LedgerStore:
         with self.lock:
             self.connection.close()
 
+    def schema_version(self) -> int:
+        with self.lock:
+            return schema_version(self.connection)
+
     # ---------------------------------------------------------------------------------- writing
     def label_id(self, text: str | None) -> int | None:
         """The code of a label, created on first use (the cache makes repeats a dict lookup)."""
@@ -121,49 +174,65 @@ class LedgerStore:
         code = self._label_ids.get(text)
         if code is None:
             self.connection.execute("INSERT OR IGNORE INTO labels (text) VALUES (?)", (text,))
-            code = int(
-                self.connection.execute("SELECT id FROM labels WHERE text = ?", (text,)).fetchone()[
-                    0
-                ]
-            )
+            found = self.connection.execute("SELECT id FROM labels WHERE text = ?", (text,))
+            code = int(found.fetchone()[0])
             self._label_ids[text] = code
         return code
 
-    def insert(self, record: UsageRecord) -> int:
-        """Write one row in its own transaction; returns its rowid (0 if it was already there)."""
+    def write(self, record: UsageRecord) -> int:
+        """Write one row in its own transaction; returns its ``seq`` (0 if it was already there).
+
+        Whoever writes the last row of a block seals it (a few ms once per ``BLOCK_ROWS`` rows).
+        """
         with self.lock:
-            label_codes = tuple(self.label_id(getattr(record, field)) for field in LABEL_FIELDS)
-            cursor = self.connection.execute(INSERT_SQL, self.row_values(record) + label_codes)
-            return int(cursor.lastrowid or 0) if cursor.rowcount else 0
+            try:
+                row = record_row(record)
+                codes = tuple(self.label_id(text) for text in row.labels)
+                cursor = self.connection.execute(INSERT_SQL, row.values + codes)
+            except Exception as error:  # anything but the file's own errors is the record's
+                if isinstance(error, sqlite3.Error) and not _is_record_error(error):
+                    raise LedgerError(f"{self.path!r} refused the write: {error}") from error
+                raise RecordRejectedError(
+                    f"usage record {getattr(record, 'id', '?')!r} cannot be stored in "
+                    f"{self.path!r}: {type(error).__name__}: {error}"
+                ) from error
+            seq = int(cursor.lastrowid or 0) if cursor.rowcount else 0
+            if seq and seq % BLOCK_ROWS == 0:
+                self._seal(seq // BLOCK_ROWS - 1)
+            return seq
 
-    #: The INSERT statement (``CALL_COLUMNS``): ``row_values(record)``, then the label codes.
-    insert_sql = INSERT_SQL
+    def _seal(self, block: int) -> None:
+        """The row is already safe: a failure to seal only means the next reader seals it."""
+        try:
+            seal(self.connection, [block])
+        except sqlite3.Error as error:
+            logger.info("could not seal ledger block %d in %r: %s", block, self.path, error)
 
-    @staticmethod
-    def row_values(record: UsageRecord) -> tuple[object, ...]:
-        """The non-label columns of a row, in ``insert_sql`` order."""
-        return (
-            record.id,
-            to_ns(record.started_at),
-            to_ns(record.finished_at),
-            record.tokens.input,
-            record.tokens.output,
-            record.tokens.cache_write,
-            record.tokens.cache_read,
-            record.tokens.reasoning,
-            record.cost_usd,
-            int(record.priced),
-            _to_us(record.latency_s),
-            _to_us(record.time_to_first_token_s),
-            record.cell_execution_count,
-        )
-
-    def data_version(self) -> int:
+    def change_counter(self) -> int:
         """Changes whenever *another* connection commits (``PRAGMA data_version``)."""
         with self.lock:
             return int(self.connection.execute("PRAGMA data_version").fetchone()[0])
 
     # ---------------------------------------------------------------------------------- reading
+    def row_count(self) -> int:
+        with self.lock:
+            return int(self.connection.execute("SELECT count(*) FROM calls").fetchone()[0])
+
+    def totals(self, filters: Filters) -> TokenUsage:
+        return sqlite_reads.totals(self, filters)
+
+    def cost_by_model(self, filters: Filters) -> list[tuple[str, float, int]]:
+        return sqlite_reads.cost_by_model(self, filters)
+
+    def read_records(self, filters: Filters, limit: int | None) -> list[UsageRecord]:
+        return sqlite_reads.read_records(self, filters, limit)
+
+    def read_columns(self, filters: Filters, columns: Sequence[str]) -> dict[str, Values]:
+        return sqlite_reads.read_columns(self, filters, columns)
+
+    def spend_after(self, position: int, day_start_ns: int, session_id: str) -> list[ProviderSpend]:
+        return sqlite_reads.spend_after(self, position, day_start_ns, session_id)
+
     def where(self, filters: Filters) -> tuple[str, list[Any]]:
         """A WHERE clause over ``calls`` for these filters (labels matched by code)."""
         clauses: list[str] = []
@@ -188,10 +257,11 @@ class LedgerStore:
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
     def existing_label_ids(self, texts: Sequence[str]) -> list[int]:
+        """The codes of labels already stored (cleaned as stored, so a filter finds them)."""
         with self.lock:
             marks = ", ".join("?" for _ in texts)
             rows = self.connection.execute(
-                f"SELECT id FROM labels WHERE text IN ({marks})", list(texts)
+                f"SELECT id FROM labels WHERE text IN ({marks})", [clean_label(t) for t in texts]
             ).fetchall()
         return [int(row[0]) for row in rows]
 

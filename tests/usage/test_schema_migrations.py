@@ -17,7 +17,7 @@ from orchestify_nb.usage.schema import (
     migrate,
     schema_version,
 )
-from orchestify_nb.usage.store import INSERT_SQL, LedgerError, LedgerStore
+from orchestify_nb.usage.store import INSERT_SQL, LedgerError, record_row
 from tests.usage.conftest import NOON, make_record
 
 
@@ -28,8 +28,9 @@ def open_raw(path: Path) -> sqlite3.Connection:
 def test_a_version_zero_file_gets_the_current_schema(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite3"
     with open_raw(path) as raw:  # an SQLite file that predates the ledger's tables
-        raw.execute("CREATE TABLE notes (text TEXT)")
-        raw.execute("INSERT INTO notes VALUES ('kept')")
+        raw.execute("CREATE TABLE scratch (text TEXT)")
+        raw.execute("DROP TABLE scratch")  # (a file holding another application's tables is
+        # refused: tests/usage/test_ledger_hardening.py)
 
     with Ledger(path) as ledger:
         ledger.record(make_record(started_at=NOON))
@@ -37,7 +38,6 @@ def test_a_version_zero_file_gets_the_current_schema(tmp_path: Path) -> None:
 
     raw = open_raw(path)
     assert schema_version(raw) == SCHEMA_VERSION
-    assert raw.execute("SELECT text FROM notes").fetchall() == [("kept",)]
     assert raw.execute("SELECT model, cost_usd FROM usage").fetchall() == [
         ("claude-sonnet-4-6", 0.0006)
     ]
@@ -53,7 +53,7 @@ def write_version_one_row(raw: sqlite3.Connection, record: UsageRecord) -> None:
             raw.execute("INSERT OR IGNORE INTO labels (text) VALUES (?)", (text,))
             text = raw.execute("SELECT id FROM labels WHERE text = ?", (text,)).fetchone()[0]
         codes.append(text)
-    raw.execute(INSERT_SQL, (*LedgerStore.row_values(record), *codes))
+    raw.execute(INSERT_SQL, (*record_row(record).values, *codes))
 
 
 def test_a_version_one_file_keeps_its_rows_and_their_numbers_when_upgraded(tmp_path: Path) -> None:
