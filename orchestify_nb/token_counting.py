@@ -28,8 +28,8 @@ logger = logging.getLogger("orchestify_nb.token_counting")
 ENCODING_NAME = "o200k_base"
 _ENCODING_URL = f"https://openaipublic.blob.core.windows.net/encodings/{ENCODING_NAME}.tiktoken"
 #: Per-message framing tokens (role markers and separators), as OpenAI's chat format counts them.
-_TOKENS_PER_MESSAGE = 3
-_TOKENS_PER_REQUEST = 3
+TOKENS_PER_MESSAGE = 3
+TOKENS_PER_REQUEST = 3
 HEURISTIC_METHOD = "chars/4 heuristic"
 
 
@@ -42,7 +42,7 @@ class TokenCounter:
 
     def count_request(self, texts: Sequence[str]) -> int:
         """Prompt tokens of one request made of ``texts`` (system prompt and message contents)."""
-        framing = _TOKENS_PER_REQUEST + _TOKENS_PER_MESSAGE * len(texts)
+        framing = TOKENS_PER_REQUEST + TOKENS_PER_MESSAGE * len(texts)
         return framing + sum(self.count_text(text) for text in texts)
 
 

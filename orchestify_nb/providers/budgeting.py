@@ -11,7 +11,11 @@ from collections.abc import AsyncGenerator, Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from orchestify_nb.providers.types import LLMRequest
-from orchestify_nb.token_counting import HEURISTIC_COUNTER
+from orchestify_nb.token_counting import (
+    HEURISTIC_COUNTER,
+    TOKENS_PER_MESSAGE,
+    TOKENS_PER_REQUEST,
+)
 from orchestify_nb.tokens import TokenCounts
 from orchestify_nb.usage.reservations import BudgetInFlightError, BudgetReservation
 
@@ -26,7 +30,8 @@ def estimate_input_tokens(request: LLMRequest) -> int:
     enough for every call, and the same rule as the batch estimate's fallback."""
     texts = [request.system or "", *(message.content for message in request.messages)]
     texts.extend(repr(tool) for tool in request.tools)
-    return HEURISTIC_COUNTER.count_request(texts)
+    framing = TOKENS_PER_REQUEST + TOKENS_PER_MESSAGE * len(request.messages)
+    return framing + sum(HEURISTIC_COUNTER.count_text(text) for text in texts)
 
 
 def worst_case_cost(provider: LLMProvider, request: LLMRequest) -> float | None:

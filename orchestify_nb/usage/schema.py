@@ -40,8 +40,9 @@ _V1_CALL_COLUMNS: tuple[str, ...] = (
     *(f"{field}_label" for field in LABEL_FIELDS),
 )
 
-#: Every column of ``calls`` today but ``seq``: what a row stores and a sealed block copies.
-CALL_COLUMNS: tuple[str, ...] = _V1_CALL_COLUMNS
+#: Every column of ``calls`` today but ``seq``, in table order: what a row stores and a sealed
+#: block copies.
+CALL_COLUMNS: tuple[str, ...] = (*_V1_CALL_COLUMNS, "usage_estimated")  # version 4 added it
 assert CALL_COLUMNS == STORED_COLUMNS, "the storage interface names every stored column"
 
 #: ``PRAGMA application_id`` of a ledger file ("OrLd"), so that no other application's database
@@ -184,6 +185,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # Blobs carry a CRC from version 3 on (``blocks.py``): older seals are made again.
         "DELETE FROM sealed_blocks",
         f"PRAGMA application_id = {APPLICATION_ID}",
+    ),
+    (
+        # Version 4: whether a call's tokens were estimated because the server reported none.
+        "ALTER TABLE calls ADD COLUMN usage_estimated INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE sealed_blocks ADD COLUMN usage_estimated BLOB",
+        "DELETE FROM sealed_blocks",
+        "DROP VIEW usage",
+        _CREATE_USAGE_VIEW.replace(
+            "    c.priced AS priced,\n",
+            "    c.priced AS priced,\n    c.usage_estimated AS usage_estimated,\n",
+        ),
     ),
 )
 

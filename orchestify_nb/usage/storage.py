@@ -71,6 +71,7 @@ STORED_COLUMNS: tuple[str, ...] = (
     "time_to_first_token_us",
     "cell_execution_count",
     *(f"{field}_label" for field in LABEL_FIELDS),
+    "usage_estimated",
 )
 
 

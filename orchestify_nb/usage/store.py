@@ -52,9 +52,12 @@ __all__ = ["INSERT_SQL", "LedgerError", "SQLiteStore", "from_ns", "record_row", 
 MEMORY = ":memory:"
 BUSY_TIMEOUT_MS = 10_000
 
+_LABEL_COLUMNS = tuple(f"{field}_label" for field in LABEL_FIELDS)
+#: ``record_row``'s order: the plain columns, then the label codes.
+_INSERTED = (*(c for c in CALL_COLUMNS if c not in _LABEL_COLUMNS), *_LABEL_COLUMNS)
 INSERT_SQL = (
-    f"INSERT OR IGNORE INTO calls ({', '.join(CALL_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in CALL_COLUMNS)})"
+    f"INSERT OR IGNORE INTO calls ({', '.join(_INSERTED)}) "
+    f"VALUES ({', '.join('?' for _ in _INSERTED)})"
 )
 
 logger = logging.getLogger("orchestify_nb.usage")
@@ -87,6 +90,7 @@ def record_row(record: UsageRecord) -> Row:
         _to_us(record.latency_s),
         _to_us(record.time_to_first_token_s),
         record.cell_execution_count,
+        int(record.usage_estimated),
     )
     return Row(values, tuple(clean_label(getattr(record, field)) for field in LABEL_FIELDS))
 

@@ -15,6 +15,7 @@ from orchestify_nb.errors import BudgetExceededError
 from orchestify_nb.providers.claude import ClaudeProvider
 from orchestify_nb.providers.openai_provider import OpenAIProvider
 from orchestify_nb.testing import LLMEmulator, Reply
+from orchestify_nb.tokens import TokenCounts
 from orchestify_nb.usage.budgets import Budget
 from orchestify_nb.usage.ledger import Ledger
 from tests.usage.conftest import make_record
@@ -139,8 +140,7 @@ def test_the_worst_case_is_max_tokens_at_the_output_price_plus_the_estimated_pro
     expected = price_call(
         provider_type="anthropic",
         model="claude-sonnet-4-6",
-        input_tokens=109,
-        output_tokens=2_000,
+        tokens=TokenCounts(input=109, output=2_000),
     )
     assert worst_case_cost(provider, request) == pytest.approx(expected.cost_usd)
     assert worst_case_cost(provider, request) == pytest.approx(2_000 * 15e-6 + 109 * 3e-6)

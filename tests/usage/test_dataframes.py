@@ -30,6 +30,7 @@ EXPECTED_DTYPES = {
     "reasoning_tokens": "Int64",
     "cost_usd": "float64",
     "priced": "bool",
+    "usage_estimated": "bool",
     "price_source": "category",
     "latency_s": "float64",
     "time_to_first_token_s": "float64",

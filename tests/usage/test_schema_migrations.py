@@ -45,7 +45,8 @@ def test_a_version_zero_file_gets_the_current_schema(tmp_path: Path) -> None:
 
 
 def write_version_one_row(raw: sqlite3.Connection, record: UsageRecord) -> None:
-    """A row as orchestify_nb with schema version 1 wrote it (its columns are today's)."""
+    """A row as orchestify_nb with schema version 1 wrote it (today's columns but the last,
+    ``usage_estimated``, which version 4 added)."""
     codes = []
     for field in LABEL_FIELDS:
         text = getattr(record, field)
@@ -53,7 +54,8 @@ def write_version_one_row(raw: sqlite3.Connection, record: UsageRecord) -> None:
             raw.execute("INSERT OR IGNORE INTO labels (text) VALUES (?)", (text,))
             text = raw.execute("SELECT id FROM labels WHERE text = ?", (text,)).fetchone()[0]
         codes.append(text)
-    raw.execute(INSERT_SQL, (*record_row(record).values, *codes))
+    version_one = INSERT_SQL.replace("usage_estimated, ", "").replace("?, ", "", 1)
+    raw.execute(version_one, (*record_row(record).values[:-1], *codes))
 
 
 def test_a_version_one_file_keeps_its_rows_and_their_numbers_when_upgraded(tmp_path: Path) -> None:
