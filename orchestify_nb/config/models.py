@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -37,6 +37,7 @@ from orchestify_nb.config.secrets import redact_url, without_secret_inputs
 from orchestify_nb.config.urls import check_url_characters
 from orchestify_nb.pricing import ModelPrice
 from orchestify_nb.providers.anthropic_api import ANTHROPIC_API_VERSION, REFUSED_SAMPLING_SETTINGS
+from orchestify_nb.providers.catalog import PROVIDER_CLASSES, TYPE_ONLY_SETTINGS
 
 __all__ = [
     "PROVIDER_TYPES",
@@ -52,9 +53,11 @@ __all__ = [
     "did_you_mean",
 ]
 
-ProviderType = Literal["anthropic", "openai", "litellm", "local"]
-PROVIDER_TYPES: tuple[str, ...] = get_args(ProviderType)
-_LOCAL_ONLY_FIELDS = ("model_path", "n_ctx", "n_threads", "prompt_format")
+if TYPE_CHECKING:
+    ProviderType = str
+else:  # the catalog's types, checked by pydantic like any Literal
+    ProviderType = Literal[tuple(PROVIDER_CLASSES)]
+PROVIDER_TYPES: tuple[str, ...] = tuple(PROVIDER_CLASSES)
 #: The request option whose headers are held as secrets and sent with every request.
 _EXTRA_HEADERS_OPTION = "extra_headers"
 _ANTHROPIC_REFUSES = (
@@ -243,10 +246,12 @@ class ProviderConfig(_Section):
         problems: list[tuple[Loc, str]] = [
             (
                 (name,),
-                f"{name} only applies to type: local, not type: {self.type}; "
+                f"{name} only applies to type: {owner}, not type: {self.type}; "
                 "remove it or change the type",
             )
-            for name in _LOCAL_ONLY_FIELDS
+            for owner, names in TYPE_ONLY_SETTINGS.items()
+            if owner != self.type
+            for name in names
             if getattr(self, name) is not None
         ]
         if self.type == "anthropic":  # every call would be refused before it is sent

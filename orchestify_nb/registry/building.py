@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestify_nb.errors import ConfigError, redact
 from orchestify_nb.providers.base import LLMProvider
+from orchestify_nb.providers.catalog import PROVIDER_CLASSES, TYPE_ONLY_SETTINGS
 from orchestify_nb.redaction import url_secrets
 from orchestify_nb.registry.reporting import plural
 
@@ -37,17 +38,9 @@ __all__ = [
 
 logger = logging.getLogger("orchestify_nb.registry")
 
-#: Provider type -> "module:Class", imported on first use.
-PROVIDER_CLASSES: dict[str, str] = {
-    "anthropic": "orchestify_nb.providers.claude:ClaudeProvider",
-    "openai": "orchestify_nb.providers.openai_provider:OpenAIProvider",
-    "litellm": "orchestify_nb.providers.litellm_provider:LiteLLMProvider",
-    "local": "orchestify_nb.providers.local:LocalProvider",
-}
 #: A connectivity check should fail fast: no retries, and at most this long per provider.
 PING_TIMEOUT_S = 15.0
 _COMMON_SETTINGS = ("default_model", "max_tokens", "base_url", "timeout", "max_retries")
-_LOCAL_SETTINGS = ("model_path", "n_ctx", "n_threads", "prompt_format")
 
 
 def provider_class(provider_type: str) -> type[LLMProvider]:
@@ -102,7 +95,7 @@ def build_provider(
     headers = settings.client_headers()
     if headers:
         kwargs["headers"] = headers
-    names = _COMMON_SETTINGS + (_LOCAL_SETTINGS if settings.type == "local" else ())
+    names = _COMMON_SETTINGS + TYPE_ONLY_SETTINGS.get(settings.type, ())
     kwargs.update(
         {name: getattr(settings, name) for name in names if getattr(settings, name) is not None}
     )
