@@ -14,7 +14,7 @@ from orchestify_nb.providers.openai_provider import OpenAIProvider
 from orchestify_nb.providers.types import LLMResponse
 from orchestify_nb.testing import LLMEmulator, Reply
 from orchestify_nb.usage.ledger import Ledger
-from tests.providers.conftest import Backend
+from tests.providers.conftest import BACKENDS, Backend
 
 ANSWER = "The llama runs a server that forgets to count. " * 4
 
@@ -34,14 +34,16 @@ async def ledger() -> AsyncIterator[Ledger]:
         yield kept
 
 
+@pytest.mark.parametrize(
+    "backend", [b for b in BACKENDS if not b.speaks_anthropic], ids=lambda b: b.name
+)
 async def test_a_stream_whose_server_sends_no_usage_records_estimated_tokens_not_zero(
     backend: Backend,
     make_provider: Callable[..., LLMProvider],
     llm_emulator: LLMEmulator,
     ledger: Ledger,
 ) -> None:
-    if backend.speaks_anthropic:
-        pytest.skip("the Messages API always carries usage; Chat Completions servers may not")
+    # (The Messages API always carries usage; Chat Completions servers may leave it out.)
     provider = make_provider(usage_sink=ledger)
     llm_emulator.enqueue(Reply(text=ANSWER, reports_usage=False))
 
