@@ -21,8 +21,10 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import SecretStr
 
+from orchestify_nb.addresses import metadata_address_problem
 from orchestify_nb.errors import (
     AuthenticationError,
+    ConfigError,
     MissingDependencyError,
     ProviderError,
     UnsupportedOptionError,
@@ -31,6 +33,7 @@ from orchestify_nb.providers._sdk_errors import map_sdk_error
 from orchestify_nb.providers.base import LLMProvider
 from orchestify_nb.providers.requests import OptionProblem
 from orchestify_nb.providers.types import LLMRequest
+from orchestify_nb.redaction import redact_url
 
 ClientT = TypeVar("ClientT")
 
@@ -105,14 +108,26 @@ class HeaderSendingProvider(LLMProvider):
     """A provider that sends configured extra HTTP ``headers`` with every request.
 
     The values are held as ``SecretStr`` and scrubbed from error text like the API key; only the
-    SDK client constructor (or the LiteLLM call) sees them in plain text.
+    SDK client constructor (or the LiteLLM call) sees them in plain text. A ``base_url`` at a
+    cloud metadata address is refused unless ``allow_metadata_address`` says it is meant.
     """
 
     def __init__(
-        self, *, headers: Mapping[str, SecretStr | str] | None = None, **settings: Any
+        self,
+        *,
+        headers: Mapping[str, SecretStr | str] | None = None,
+        allow_metadata_address: bool = False,
+        **settings: Any,
     ) -> None:
         super().__init__(**settings)
         self._headers = hold_headers(headers)
+        problem = None if allow_metadata_address else metadata_address_problem(self.base_url or "")
+        if problem is not None:
+            raise ConfigError(
+                f"base_url {redact_url(self.base_url or '')!r} points at a cloud metadata "
+                f"service ({problem}), which would receive the API key and headers. Correct "
+                "base_url, or pass allow_metadata_address=True if this really is your API server."
+            )
 
     def _secret_values(self) -> list[str]:
         return super()._secret_values() + [v.get_secret_value() for v in self._headers.values()]

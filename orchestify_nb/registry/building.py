@@ -46,7 +46,14 @@ PROVIDER_CLASSES: dict[str, str] = {
 }
 #: A connectivity check should fail fast: no retries, and at most this long per provider.
 PING_TIMEOUT_S = 15.0
-_COMMON_SETTINGS = ("default_model", "max_tokens", "base_url", "timeout", "max_retries")
+_COMMON_SETTINGS = (
+    "default_model",
+    "max_tokens",
+    "base_url",
+    "timeout",
+    "max_retries",
+    "allow_metadata_address",
+)
 _LOCAL_SETTINGS = ("model_path", "n_ctx", "n_threads", "prompt_format")
 
 
