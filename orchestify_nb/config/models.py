@@ -240,7 +240,8 @@ class ProviderConfig(_Section):
     def _problems(self) -> list[tuple[Loc, str]]:
         if self.type == "local":
             unused = {
-                "headers": "headers are sent over HTTP, which type: local does not use; remove them",
+                "headers": "headers are sent over HTTP, which type: local does not use; "
+                "remove them",
                 "allow_metadata_address": "allow_metadata_address is about a base_url, which "
                 "type: local does not have; remove it",
             }

@@ -57,9 +57,7 @@ def write(tmp_path: Path, base_url: str, extra: str = "") -> Path:
 
 
 @pytest.mark.parametrize("url", METADATA_URLS)
-def test_a_metadata_base_url_is_refused_at_its_line_with_the_fix(
-    tmp_path: Path, url: str
-) -> None:
+def test_a_metadata_base_url_is_refused_at_its_line_with_the_fix(tmp_path: Path, url: str) -> None:
     path = write(tmp_path, url)
     with pytest.raises(ConfigError) as caught:
         load_config(path)
@@ -100,5 +98,5 @@ def test_allow_metadata_address_on_a_local_provider_is_refused(tmp_path: Path) -
         "    allow_metadata_address: true\n",
         encoding="utf-8",
     )
-    with pytest.raises(ConfigError, match="line 5.*allow_metadata_address"):
+    with pytest.raises(ConfigError, match=r"line 5.*allow_metadata_address"):
         load_config(path)
