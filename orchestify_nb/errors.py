@@ -154,3 +154,8 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "***")
     return text
+
+
+class RedirectRefusedError(ProviderError):
+    """The API host answered with a redirect (3xx). API calls follow none: a redirect to another
+    host or port would otherwise carry the key and the configured headers there."""

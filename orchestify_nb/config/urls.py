@@ -9,6 +9,7 @@ line, naming the character and its position but never quoting the URL (it may ho
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Hashable
 
 from orchestify_nb.addresses import ALLOW_OPTION, metadata_address_problem
 
@@ -40,7 +41,7 @@ def check_url_characters(url: str) -> str:
 
 def metadata_address_problems(
     base_url: str | None, *, allowed: bool
-) -> list[tuple[tuple[str], str]]:
+) -> list[tuple[tuple[Hashable, ...], str]]:
     """A problem at ``base_url`` when it points at a cloud metadata service (which would receive
     the key and headers), unless the provider sets ``allow_metadata_address: true``."""
     problem = metadata_address_problem(base_url) if base_url and not allowed else None

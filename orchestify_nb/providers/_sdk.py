@@ -172,8 +172,8 @@ NO_KEY_PLACEHOLDER = "no-key-needed"
 class SDKClientProvider(HeaderSendingProvider):
     """A provider that talks through one vendor SDK client class (``AsyncAnthropic``,
     ``AsyncOpenAI``): the client is built on first use per event loop with the SDK's own retries
-    off, the configured headers as its default headers and the process's shared TLS context,
-    and the SDK's exceptions are mapped by the shared table."""
+    off, the configured headers as its default headers, the process's shared TLS context and no
+    redirects followed, and the SDK's exceptions are mapped by the shared table."""
 
     #: Module to import, extra that installs it, and the async client class in it.
     sdk_module: ClassVar[str]
@@ -222,8 +222,11 @@ class SDKClientProvider(HeaderSendingProvider):
             timeout=self.timeout,
             max_retries=0,
             default_headers=self._plain_headers() or None,
-            # The SDK's own HTTP client class, so its timeouts, limits and keep-alive stay.
-            http_client=sdk.DefaultAsyncHttpxClient(verify=shared_ssl_context(sdk)),
+            # The SDK's own HTTP client class, so its timeouts, limits and keep-alive stay; it
+            # follows no redirect, which would carry x-api-key and the headers to another host.
+            http_client=sdk.DefaultAsyncHttpxClient(
+                verify=shared_ssl_context(sdk), follow_redirects=False
+            ),
         )
 
     async def aclose(self) -> None:

@@ -25,9 +25,11 @@ from orchestify_nb.errors import (
     ProviderError,
     ProviderTimeoutError,
     RateLimitError,
+    RedirectRefusedError,
     redact,
 )
 from orchestify_nb.providers.retry import parse_retry_after
+from orchestify_nb.redaction import redact_url
 
 #: HTTP status -> (error class, what happened). Checked in order; a range covers a status family.
 _STATUS_TABLE: tuple[tuple[range, type[ProviderError], str], ...] = (
@@ -83,6 +85,9 @@ def map_sdk_error(
     """
     if secrets:
         scrub_secrets(error, secrets)
+    redirected = _redirect_in_chain(error)
+    if redirected is not None:
+        return _redirect_refused(*redirected)
     original = getattr(error, "original_exception", None)  # LiteLLM's mid-stream wrapper
     if isinstance(original, BaseException) and original is not error:
         mapped = map_sdk_error(
@@ -137,6 +142,32 @@ def _build(
 ) -> ProviderError:
     hint = auth_hint if cls is AuthenticationError else _DEFAULT_HINTS.get(cls)
     return cls(message, status_code=status or None, hint=hint)
+
+
+def _redirect_in_chain(error: BaseException) -> tuple[BaseException, int] | None:
+    """The link of the chain that carries a 3xx answer, and its status. LiteLLM wraps its
+    routes' redirect errors in an ``APIConnectionError``, so the status is found further in."""
+    for link in _cause_chain(error):
+        for status in (
+            getattr(link, "status_code", None),
+            getattr(getattr(link, "response", None), "status_code", None),
+        ):
+            if isinstance(status, int) and 300 <= status < 400:
+                return link, status
+    return None
+
+
+def _redirect_refused(error: BaseException, status: int) -> ProviderError:
+    """A 3xx: the SDK clients follow no redirect (see ``_sdk.SDKClientProvider``), so the key
+    and headers never travel to wherever it points; say where it pointed, without credentials."""
+    location = next((h.get("location") for h in _header_sources(error) if h.get("location")), "")
+    where = f" to {redact_url(location)[:200]}" if location else ""
+    return RedirectRefusedError(
+        f"the API host answered HTTP {status}, a redirect{where}; redirects are not followed, "
+        "so the API key and headers stay with the API host",
+        status_code=status,
+        hint="If you trust the new address, set base_url to it",
+    )
 
 
 def _status_row(status: int) -> tuple[type[ProviderError], str]:

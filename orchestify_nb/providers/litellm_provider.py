@@ -14,14 +14,18 @@ import logging
 import os
 import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping
+from functools import cached_property
 from types import ModuleType
 from typing import Any, ClassVar
 
 from orchestify_nb.errors import ProviderError, redact
 from orchestify_nb.providers._sdk import (
+    NO_KEY_PLACEHOLDER,
+    ClientPerLoop,
     HeaderSendingProvider,
     import_sdk,
     raise_option_problem,
+    shared_ssl_context,
     unknown_options,
 )
 from orchestify_nb.providers._sdk_errors import map_sdk_error
@@ -89,6 +93,16 @@ def import_litellm() -> ModuleType:
             logging.getLogger(name).addFilter(_log_scrubber)
         _configured = litellm
     return _configured
+
+
+def litellm_route(model: str, base_url: str | None) -> str | None:
+    """The backend LiteLLM sends ``model`` to (``anthropic``, ``openai``, ...), or ``None`` when
+    it does not know (LiteLLM then raises its own error on the call)."""
+    try:
+        route: str = import_litellm().get_llm_provider(model=model, api_base=base_url)[1]
+    except Exception:
+        return None
+    return route
 
 
 def _is_claude(model: str) -> bool:
@@ -217,9 +231,47 @@ class LiteLLMProvider(HeaderSendingProvider):
             secrets=self._secret_values(),
         )
 
+    @cached_property
+    def _redirect_free_clients(self) -> dict[str, ClientPerLoop[Any]]:
+        """Per LiteLLM route, the HTTP client it is handed as ``client=``: one that follows no
+        redirect. LiteLLM's own clients follow redirects, and httpx drops only
+        ``Authorization`` on the way, so a 307 to another host would receive ``x-api-key`` and
+        the configured headers. Routes not listed here keep LiteLLM's clients."""
+        return {
+            "anthropic": ClientPerLoop(self._litellm_http_client),
+            "openai": ClientPerLoop(self._openai_client),
+        }
+
+    def _litellm_http_client(self) -> Any:
+        from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler
+
+        return AsyncHTTPHandler(timeout=self.timeout, follow_redirects=False)
+
+    def _openai_client(self) -> Any:
+        """What LiteLLM's ``openai/`` route would build (the key, else ``OPENAI_API_KEY``),
+        over the openai SDK's own HTTP client, redirects off."""
+        openai = import_sdk("openai", "litellm")
+        key = self._plain_api_key() or os.environ.get("OPENAI_API_KEY") or NO_KEY_PLACEHOLDER
+        return openai.AsyncOpenAI(
+            api_key=key,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            max_retries=0,
+            http_client=openai.DefaultAsyncHttpxClient(
+                verify=shared_ssl_context(openai), follow_redirects=False
+            ),
+        )
+
+    async def aclose(self) -> None:
+        for clients in self._redirect_free_clients.values():
+            await clients.aclose()
+
     def _arguments(self, request: LLMRequest) -> dict[str, Any]:
         arguments = chat_arguments(request, thinking_blocks=True)
         arguments.update(timeout=self.timeout, num_retries=0, max_retries=0)
+        clients = self._redirect_free_clients.get(litellm_route(request.model, self.base_url) or "")
+        if clients is not None:
+            arguments["client"] = clients.get()
         if self.base_url:
             arguments["api_base"] = self.base_url
         key = self._plain_api_key()
