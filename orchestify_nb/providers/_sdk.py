@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import logging
 import os
 import ssl
 import sys
@@ -28,12 +29,13 @@ from orchestify_nb.errors import (
     MissingDependencyError,
     ProviderError,
     UnsupportedOptionError,
+    redact,
 )
 from orchestify_nb.providers._sdk_errors import map_sdk_error
 from orchestify_nb.providers.base import LLMProvider
 from orchestify_nb.providers.requests import OptionProblem
 from orchestify_nb.providers.types import LLMRequest
-from orchestify_nb.redaction import redact_url
+from orchestify_nb.redaction import redact_url, split_url_credentials
 
 ClientT = TypeVar("ClientT")
 
@@ -95,6 +97,74 @@ def _http_package(sdk: ModuleType) -> ModuleType:
     raise TypeError(f"{sdk.__name__}.DefaultAsyncHttpxClient is not an AsyncClient")
 
 
+#: Top-level loggers of the SDKs and HTTP packages the providers drive.
+SDK_LOGGER_ROOTS = frozenset(
+    {
+        "httpx",
+        "httpx2",
+        "httpcore",
+        "httpcore2",
+        "openai",
+        "anthropic",
+        "litellm",
+        "LiteLLM",
+        "LiteLLM Router",
+        "LiteLLM Proxy",
+        "aiohttp",
+    }
+)
+
+
+class ScrubProviderSecrets(logging.Filter):
+    """Removes every live provider's secrets (key, header values, ``base_url`` credentials, and
+    their leading and trailing runs) from the SDKs' and HTTP packages' log records, traceback
+    included: at DEBUG they print URLs as sent, response headers, and error bodies that may
+    echo a key. Ours are written without secrets; theirs are not ours to word."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.providers: weakref.WeakSet[HeaderSendingProvider] = weakref.WeakSet()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets = [secret for p in list(self.providers) for secret in p._secret_values()]
+        if not secrets:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: let logging report it as it would
+            return True
+        scrubbed = redact(message, secrets)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, secrets)
+        return True
+
+
+log_scrubber = ScrubProviderSecrets()
+_loggers_scanned = 0
+
+
+def scrub_sdk_loggers() -> None:
+    """Give every SDK logger that exists the scrubber: a logger's filter sees only the records
+    made by that logger, not its children's, so each gets its own. Cheap when no logger was
+    added since the last time (the providers call it before each call)."""
+    global _loggers_scanned
+    loggers = logging.Logger.manager.loggerDict
+    if len(loggers) == _loggers_scanned:
+        return
+    for name, logger in list(loggers.items()):
+        if (
+            isinstance(logger, logging.Logger)
+            and name.partition(".")[0] in SDK_LOGGER_ROOTS
+            and log_scrubber not in logger.filters
+        ):
+            logger.addFilter(log_scrubber)
+    _loggers_scanned = len(loggers)
+
+
 def hold_headers(headers: Mapping[str, SecretStr | str] | None) -> dict[str, SecretStr]:
     """Extra headers as secrets: they often carry a gateway's key (``Helicone-Auth``, Azure's
     ``api-key``, ``x-portkey-api-key``)."""
@@ -121,6 +191,7 @@ class HeaderSendingProvider(LLMProvider):
     ) -> None:
         super().__init__(**settings)
         self._headers = hold_headers(headers)
+        log_scrubber.providers.add(self)
         problem = None if allow_metadata_address else metadata_address_problem(self.base_url or "")
         if problem is not None:
             raise ConfigError(
@@ -201,6 +272,7 @@ class SDKClientProvider(HeaderSendingProvider):
         would freeze a notebook's event loop), then build this loop's client."""
         if self.sdk_module not in sys.modules:
             await asyncio.to_thread(import_sdk, self.sdk_module, self.sdk_extra)
+        scrub_sdk_loggers()
         self._clients.get()
 
     @cached_property
@@ -216,12 +288,13 @@ class SDKClientProvider(HeaderSendingProvider):
                 provider_id=self.provider_id,
                 hint=f"Set {self.api_key_env}, or api_key: in this provider's config.",
             )
+        base_url, url_auth = split_url_credentials(self.base_url)
         return getattr(sdk, self.client_class)(
             api_key=self._plain_api_key() or NO_KEY_PLACEHOLDER,
-            base_url=self.base_url,
+            base_url=base_url,  # credentials in it would be logged: they go as a header
             timeout=self.timeout,
             max_retries=0,
-            default_headers=self._plain_headers() or None,
+            default_headers={**url_auth, **self._plain_headers()} or None,
             # The SDK's own HTTP client class, so its timeouts, limits and keep-alive stay; it
             # follows no redirect, which would carry x-api-key and the headers to another host.
             http_client=sdk.DefaultAsyncHttpxClient(

@@ -14,6 +14,7 @@ import contextlib
 import json
 import re
 import sys
+import traceback
 from collections.abc import Iterator, Mapping
 
 from orchestify_nb.errors import (
@@ -26,6 +27,7 @@ from orchestify_nb.errors import (
     ProviderTimeoutError,
     RateLimitError,
     RedirectRefusedError,
+    ScrubbedCause,
     redact,
 )
 from orchestify_nb.providers.retry import parse_retry_after
@@ -130,11 +132,65 @@ def scrub_secrets(error: BaseException, secrets: list[str]) -> None:
     """Redact ``secrets`` from the text of every exception in the chain (servers may echo a
     key in an error body, and the SDK puts the body in its message)."""
     for link in _cause_chain(error):
-        link.args = tuple(redact(a, secrets) if isinstance(a, str) else a for a in link.args)
+        link.args = tuple(
+            _scrubbed(a, secrets) if isinstance(a, str | bytes) else a for a in link.args
+        )
         message = getattr(link, "message", None)
         if isinstance(message, str):
             with contextlib.suppress(AttributeError):  # read-only on some exception types
                 link.message = redact(message, secrets)  # type: ignore[attr-defined]
+
+
+def scrubbed_cause(raised: BaseException, secrets: list[str]) -> ScrubbedCause:
+    """What a typed error keeps of the exception it replaces: a ``ScrubbedCause`` with the
+    original's scrubbed text and traceback (``%llm error`` shows both); the original is then
+    emptied in place (``disarm``), since Python still keeps it as the error's ``__context__``."""
+    message = redact(str(raised), secrets)
+    cause = ScrubbedCause(f"{type(raised).__module__}.{type(raised).__qualname__}", message)
+    trace = redact("".join(traceback.format_exception(raised)), secrets)
+    cause.add_note(f"The original exception (scrubbed of secrets):\n{trace.rstrip()}")
+    disarm(raised, secrets)
+    return cause
+
+
+#: Attributes of the SDKs' exceptions that are plain values, kept (scrubbed) by ``disarm``.
+_PLAIN = (str, bytes, int, float, bool, type(None))
+
+
+def disarm(error: BaseException, secrets: list[str]) -> None:
+    """Empty every exception of ``error``'s chain of what could hold a secret: text and bytes
+    are scrubbed, objects (the SDK's ``request`` with its headers, ``response``, a decoded
+    ``body``) are dropped, and so are tracebacks (their frames hold the client and its key)."""
+    for link in _every_link(error):
+        link.args = tuple(_scrubbed(value, secrets) for value in link.args)
+        for name, value in list(vars(link).items()):
+            if name.startswith("__"):
+                continue
+            kept = _scrubbed(value, secrets) if isinstance(value, _PLAIN) else None
+            with contextlib.suppress(AttributeError, TypeError):
+                setattr(link, name, kept)
+        link.__traceback__ = None
+
+
+def _scrubbed(value: object, secrets: list[str]) -> object:
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, bytes):
+        return redact(value, secrets)
+    return value if isinstance(value, _PLAIN) else redact(repr(value), secrets)
+
+
+def _every_link(error: BaseException) -> list[BaseException]:
+    """``error`` and every exception reachable from it as a cause or a context."""
+    found: list[BaseException] = []
+    waiting: list[BaseException | None] = [error]
+    while waiting:
+        link = waiting.pop()
+        if link is None or any(link is seen for seen in found):
+            continue
+        found.append(link)
+        waiting += [link.__cause__, link.__context__]
+    return found
 
 
 def _build(

@@ -12,19 +12,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping
 from functools import cached_property
 from types import ModuleType
 from typing import Any, ClassVar
 
-from orchestify_nb.errors import ProviderError, redact
+from orchestify_nb.errors import ProviderError
 from orchestify_nb.providers._sdk import (
     NO_KEY_PLACEHOLDER,
     ClientPerLoop,
     HeaderSendingProvider,
     import_sdk,
     raise_option_problem,
+    scrub_sdk_loggers,
     shared_ssl_context,
     unknown_options,
 )
@@ -40,6 +40,7 @@ from orchestify_nb.providers.chat_completions import (
     stream_chat,
 )
 from orchestify_nb.providers.types import LLMRequest, ProviderEvent, StreamProgress
+from orchestify_nb.redaction import split_url_credentials
 
 PASSTHROUGH_OPTIONS = CHAT_OPTIONS | {
     "top_k",
@@ -57,28 +58,6 @@ _NOISY_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm")
 _configured: ModuleType | None = None
 
 
-class _ScrubProviderSecrets(logging.Filter):
-    """Removes every live ``LiteLLMProvider``'s key and header values from LiteLLM's own log
-    lines: its DEBUG request dump masks the key headers it knows but prints any other header
-    (``Helicone-Auth``, a gateway token) as sent, should someone turn its loggers up."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.providers: weakref.WeakSet[LiteLLMProvider] = weakref.WeakSet()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        secrets = [secret for p in list(self.providers) for secret in p._secret_values()]
-        if secrets:
-            message = record.getMessage()
-            scrubbed = redact(message, secrets)
-            if scrubbed != message:
-                record.msg, record.args = scrubbed, None
-        return True
-
-
-_log_scrubber = _ScrubProviderSecrets()
-
-
 def import_litellm() -> ModuleType:
     """Import LiteLLM once, configured for a library: offline cost map, quiet (and scrubbed),
     no own retries."""
@@ -90,7 +69,7 @@ def import_litellm() -> ModuleType:
         litellm.num_retries = 0
         for name in _NOISY_LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)
-            logging.getLogger(name).addFilter(_log_scrubber)
+        scrub_sdk_loggers()
         _configured = litellm
     return _configured
 
@@ -171,10 +150,6 @@ class LiteLLMProvider(HeaderSendingProvider):
 
     provider_type: ClassVar[str] = "litellm"
 
-    def __init__(self, **settings: Any) -> None:
-        super().__init__(**settings)
-        _log_scrubber.providers.add(self)
-
     def supports_tools(self, model: str | None = None) -> bool:
         """Unless LiteLLM's model map says ``supports_function_calling: false``.
 
@@ -210,6 +185,7 @@ class LiteLLMProvider(HeaderSendingProvider):
         """Import LiteLLM in a worker thread the first time: it takes seconds."""
         if _configured is None:
             await asyncio.to_thread(import_litellm)
+        scrub_sdk_loggers()
 
     def validate_options(self, request: LLMRequest) -> None:
         super().validate_options(request)
@@ -252,9 +228,11 @@ class LiteLLMProvider(HeaderSendingProvider):
         over the openai SDK's own HTTP client, redirects off."""
         openai = import_sdk("openai", "litellm")
         key = self._plain_api_key() or os.environ.get("OPENAI_API_KEY") or NO_KEY_PLACEHOLDER
+        base_url, url_auth = split_url_credentials(self.base_url)
         return openai.AsyncOpenAI(
             api_key=key,
-            base_url=self.base_url,
+            base_url=base_url,
+            default_headers=url_auth or None,
             timeout=self.timeout,
             max_retries=0,
             http_client=openai.DefaultAsyncHttpxClient(
@@ -272,8 +250,9 @@ class LiteLLMProvider(HeaderSendingProvider):
         clients = self._redirect_free_clients.get(litellm_route(request.model, self.base_url) or "")
         if clients is not None:
             arguments["client"] = clients.get()
-        if self.base_url:
-            arguments["api_base"] = self.base_url
+        api_base, url_auth = split_url_credentials(self.base_url)
+        if api_base:
+            arguments["api_base"] = api_base  # its credentials go as a header, never logged
         key = self._plain_api_key()
         if key:
             arguments["api_key"] = key
@@ -283,7 +262,7 @@ class LiteLLMProvider(HeaderSendingProvider):
             else:
                 arguments["reasoning_effort"] = reasoning_effort(request.thinking)
         arguments.update(request.options)
-        headers = self._plain_headers()
+        headers = {**url_auth, **self._plain_headers()}
         if headers:
             arguments["extra_headers"] = {**headers, **(request.options.get("extra_headers") or {})}
         return arguments

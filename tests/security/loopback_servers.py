@@ -90,3 +90,52 @@ def redirect_to(target: str, status: int) -> Answer:
         return status, {"location": f"{target}{request.path}"}, b""
 
     return answer
+
+
+def key_sent_in(request: Received) -> str:
+    """The API key a request carried (``x-api-key``, or ``Authorization: Bearer``)."""
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    return headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ")
+
+
+def error_body(message: str) -> bytes:
+    """An error in both APIs' shapes (Anthropic's ``type``, OpenAI's ``code``)."""
+    error = {"type": "authentication_error", "code": "invalid_api_key", "message": message}
+    return json.dumps({"type": "error", "error": error}).encode()
+
+
+def _full(key: str) -> tuple[int, dict[str, str], bytes]:
+    return 401, {"content-type": "application/json"}, error_body(f"invalid x-api-key: {key}")
+
+
+def _truncated(key: str) -> tuple[int, dict[str, str], bytes]:
+    shown = f"{key[:14]}...{key[-6:]}"  # as real APIs print a rejected key
+    body = error_body(f"Incorrect API key provided: {shown}. Find your key at the console.")
+    return 401, {"content-type": "application/json"}, body
+
+
+def _plain_bytes(key: str) -> tuple[int, dict[str, str], bytes]:
+    return 401, {"content-type": "text/plain"}, f"denied: the key {key} is revoked\n".encode()
+
+
+def _in_headers(key: str) -> tuple[int, dict[str, str], bytes]:
+    headers = {
+        "content-type": "application/json",
+        "x-echoed-api-key": key,
+        "www-authenticate": f'Bearer realm="api", error="invalid_token", key="{key[:16]}..."',
+    }
+    return 401, headers, error_body("the key was rejected")
+
+
+#: Ways a hostile or careless server echoes the caller's key in an error answer.
+ECHOES: dict[str, Callable[[str], tuple[int, dict[str, str], bytes]]] = {
+    "full_key_in_json_body": _full,
+    "truncated_key_in_json_body": _truncated,
+    "full_key_in_plain_text_body": _plain_bytes,
+    "key_in_response_headers": _in_headers,
+}
+
+
+def echo_key(how: str) -> Answer:
+    """Answer every request with an error that echoes its key the ``ECHOES[how]`` way."""
+    return lambda request: ECHOES[how](key_sent_in(request))
