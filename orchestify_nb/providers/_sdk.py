@@ -201,7 +201,12 @@ class HeaderSendingProvider(LLMProvider):
             )
 
     def _secret_values(self) -> list[str]:
-        return super()._secret_values() + [v.get_secret_value() for v in self._headers.values()]
+        url_auth = split_url_credentials(self.base_url)[1]  # base_url's user:password, encoded
+        return [
+            *super()._secret_values(),
+            *(v.get_secret_value() for v in self._headers.values()),
+            *(value.removeprefix("Basic ") for value in url_auth.values()),
+        ]
 
     def _plain_headers(self) -> dict[str, str]:
         """The headers for the client constructor or the call, and for nothing else."""
