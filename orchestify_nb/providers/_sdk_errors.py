@@ -141,6 +141,23 @@ def scrub_secrets(error: BaseException, secrets: list[str]) -> None:
                 link.message = redact(message, secrets)  # type: ignore[attr-defined]
 
 
+def failure_cause(
+    error: ProviderError, raised: BaseException, secrets: list[str]
+) -> BaseException | None:
+    """Seal a failed call's error before it is raised: its own text scrubbed (provider code may
+    raise one quoting what the server sent), and the cause it keeps (``scrubbed_cause``; none
+    when provider code raised it, whose own cause and context are disarmed instead)."""
+    error.message = redact(error.message, secrets)
+    error.hint = redact(error.hint, secrets) if error.hint else error.hint
+    error.args = (redact(error._compose(), secrets),)
+    if error is not raised:
+        return scrubbed_cause(raised, secrets)
+    for link in (error.__cause__, error.__context__):
+        if link is not None:
+            disarm(link, secrets)
+    return None
+
+
 def scrubbed_cause(raised: BaseException, secrets: list[str]) -> ScrubbedCause:
     """What a typed error keeps of the exception it replaces: a ``ScrubbedCause`` with the
     original's scrubbed text and traceback (``%llm error`` shows both); the original is then

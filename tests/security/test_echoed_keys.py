@@ -8,13 +8,14 @@ every log record of every logger at DEBUG, and a batch run's error column."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
 from orchestify_nb.batch import run_batch
-from orchestify_nb.errors import ProviderError
+from orchestify_nb.errors import BadRequestError, ProviderError
 from orchestify_nb.providers.base import LLMProvider
-from orchestify_nb.providers.types import StreamEvent
+from orchestify_nb.providers.types import LLMRequest, ProviderEvent, StreamEvent, StreamProgress
 from tests.security.conftest import RegistryFactory
 from tests.security.leaks import (
     BACKENDS,
@@ -107,3 +108,47 @@ async def test_a_batch_error_column_shows_no_truncated_echo_of_the_key(
         "DataFrame.to_json()": frame.to_json(),
     }.items():
         assert_no_key(text, keys.all, where)
+
+
+class QuotingProvider(LLMProvider):
+    """A real provider whose translation raises its own typed error quoting what the server
+    sent (as a check naming a malformed answer does), chained to a parse error quoting it too."""
+
+    provider_type = "quoting"
+
+    def __init__(self, echoed: str, **settings: Any) -> None:
+        super().__init__(default_model="m", **settings)
+        self.echoed = echoed
+
+    async def _complete(
+        self, request: LLMRequest, progress: StreamProgress
+    ) -> AsyncIterator[ProviderEvent]:
+        try:
+            raise ValueError(f"cannot parse {self.echoed!r}")
+        except ValueError as unparsable:
+            raise BadRequestError(
+                f"the server's answer is not the API's format: {self.echoed}"
+            ) from unparsable
+        yield  # pragma: no cover
+
+    _stream = _complete
+
+    def _map_error(self, error: Exception) -> ProviderError | None:
+        return None
+
+
+@pytest.mark.parametrize("echo", ["whole", "truncated"])
+async def test_a_typed_error_raised_by_provider_code_quoting_the_server_is_scrubbed(
+    echo: str, keys: FakeKeys, debug_logs: pytest.LogCaptureFixture
+) -> None:
+    key = keys.anthropic
+    quoted = key if echo == "whole" else f"{key[:14]}...{key[-6:]}"
+    provider = QuotingProvider(f"<html>denied: {quoted}</html>", api_key=key, max_retries=0)
+
+    errors = await _failures(provider)
+
+    for error in errors:
+        assert isinstance(error, BadRequestError) and "<html>denied: ***" in str(error)
+        assert_exception_clean(error, [key])
+        assert_no_key(reachable_text(error), [key], "an exception reachable from the error")
+    assert_no_key_in_logs(debug_logs.records, [key])
