@@ -144,25 +144,20 @@ class ScrubProviderSecrets(logging.Filter):
 
 
 log_scrubber = ScrubProviderSecrets()
-_loggers_scanned = 0
 
 
 def scrub_sdk_loggers() -> None:
     """Give every SDK logger that exists the scrubber: a logger's filter sees only the records
-    made by that logger, not its children's, so each gets its own. Cheap when no logger was
-    added since the last time (the providers call it before each call)."""
-    global _loggers_scanned
-    loggers = logging.Logger.manager.loggerDict
-    if len(loggers) == _loggers_scanned:
-        return
-    for name, logger in list(loggers.items()):
+    made by that logger, not its children's, so each gets its own. The providers call it before
+    each call (a scan of the logger names, well under a millisecond), so loggers an SDK creates
+    later are covered from the next call."""
+    for name, logger in list(logging.Logger.manager.loggerDict.items()):
         if (
             isinstance(logger, logging.Logger)
             and name.partition(".")[0] in SDK_LOGGER_ROOTS
             and log_scrubber not in logger.filters
         ):
             logger.addFilter(log_scrubber)
-    _loggers_scanned = len(loggers)
 
 
 def hold_headers(headers: Mapping[str, SecretStr | str] | None) -> dict[str, SecretStr]:

@@ -24,6 +24,7 @@ METADATA_URLS = [
     "http://100.100.100.200/v1",
     "http://169.254.10.20:8080/v1",  # any IPv4 link-local address
     "http://[fe80::1]/v1",  # any IPv6 link-local address
+    "http://[fe80::1%25eth0]:8000/v1",  # with a zone
     "http://[::ffff:169.254.169.254]/v1",  # IPv4-mapped IPv6
     "http://[::ffff:a9fe:a9fe]/v1",
     "http://2852039166/v1",  # decimal
