@@ -46,7 +46,7 @@ async def _collect(events: AsyncIterator[StreamEvent]) -> list[StreamEvent]:
 
 
 @pytest.mark.parametrize("kind", ["claude", "gpt", "litellm_openai", "litellm_anthropic"])
-async def test_base_url_credentials_reach_no_log_line_but_reach_the_gateway(
+async def test_base_url_credentials_reach_no_log_line_complete_or_stream(
     kind: str, keys: FakeKeys, llm_emulator: LLMEmulator, debug_logs: pytest.LogCaptureFixture
 ) -> None:
     provider = build(kind, llm_emulator, keys)
