@@ -7,8 +7,8 @@ contain an API key (``redact`` scrubs any secret the provider knows before a mes
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, AnyStr
 
 
 class OrchestifyError(Exception):
@@ -144,13 +144,82 @@ class MissingDependencyError(OrchestifyError, ImportError):
     """An optional SDK is not installed; the message gives the pip command."""
 
 
-def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """Replace every known secret value in ``text`` with ``***``.
+#: A secret's leading or trailing run at least this long counts as the secret: APIs echo keys
+#: cut short (``sk-ant-api03-AbC...xYz9``), and either end tells a key's kind or its random part.
+FRAGMENT_RUN = 8
+#: Secrets shorter than this are not scrubbed at all (they would mask ordinary words).
+_SHORTEST_SECRET = 4
 
-    A last line of defence: SDK error bodies sometimes echo request fragments, and a key must
-    never reach a notebook output, a log line or the ledger.
+
+def redact(text: AnyStr, secrets: Iterable[str | None]) -> AnyStr:
+    """``text`` (str or bytes) with every known secret replaced by ``***``: the whole value, and
+    any run of ``FRAGMENT_RUN`` or more characters that begins like it or ends like it.
+
+    A last line of defence: SDK error bodies echo request fragments, whole or truncated, and a
+    key must never reach a notebook output, a log line or the ledger.
     """
     for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
+        if not secret or len(secret) < _SHORTEST_SECRET:
+            continue
+        needle: Any = secret.encode() if isinstance(text, bytes) else secret
+        text = _mask_runs(text, needle)
     return text
+
+
+def _mask_runs(text: AnyStr, secret: AnyStr) -> AnyStr:
+    mask: Any = b"***" if isinstance(text, bytes) else "***"
+    text = text.replace(secret, mask)
+    if len(secret) <= FRAGMENT_RUN:
+        return text
+    spans = [*_prefix_runs(text, secret), *_suffix_runs(text, secret)]
+    for start, end in sorted(_merged(spans), reverse=True):
+        text = text[:start] + mask + text[end:]
+    return text
+
+
+def _prefix_runs(text: AnyStr, secret: AnyStr) -> Iterator[tuple[int, int]]:
+    """Spans of ``text`` that are a prefix of ``secret`` at least ``FRAGMENT_RUN`` long."""
+    head, at = secret[:FRAGMENT_RUN], text.find(secret[:FRAGMENT_RUN])
+    while at != -1:
+        end = at + FRAGMENT_RUN
+        while end < len(text) and end - at < len(secret) and text[end] == secret[end - at]:
+            end += 1
+        yield at, end
+        at = text.find(head, end)
+
+
+def _suffix_runs(text: AnyStr, secret: AnyStr) -> Iterator[tuple[int, int]]:
+    """Spans of ``text`` that are a suffix of ``secret`` at least ``FRAGMENT_RUN`` long."""
+    tail, at = secret[-FRAGMENT_RUN:], text.find(secret[-FRAGMENT_RUN:])
+    while at != -1:
+        start, end = at, at + FRAGMENT_RUN
+        offset = len(secret) - FRAGMENT_RUN  # where text[at] sits in the secret
+        while start > 0 and offset > 0 and text[start - 1] == secret[offset - 1]:
+            start, offset = start - 1, offset - 1
+        yield start, end
+        at = text.find(tail, end)
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+class RedirectRefusedError(ProviderError):
+    """The API host answered with a redirect (3xx). API calls follow none: a redirect to another
+    host or port would otherwise carry the key and the configured headers there."""
+
+
+class ScrubbedCause(Exception):
+    """Stands in for the SDK exception behind a ``ProviderError`` (as its ``__cause__``): the
+    original's type, message and traceback as text, scrubbed of every secret the provider
+    knows, without the SDK's request, response and body objects, which hold the key."""
+
+    def __init__(self, original_type: str, message: str) -> None:
+        self.original_type = original_type
+        super().__init__(f"{original_type}: {message}" if message else original_type)

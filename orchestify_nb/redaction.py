@@ -7,10 +7,11 @@ know which names hold secrets. This module sits below both, so neither imports t
 
 from __future__ import annotations
 
+import base64
 import re
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
-__all__ = ["MASK", "is_secret_name", "redact_url", "url_secrets"]
+__all__ = ["MASK", "is_secret_name", "redact_url", "split_url_credentials", "url_secrets"]
 
 MASK = "***"
 
@@ -66,6 +67,27 @@ def url_secrets(url: str) -> list[str]:
             if value and _is_secret_parameter(name):
                 found.append(value)
     return found
+
+
+def split_url_credentials(url: str | None) -> tuple[str | None, dict[str, str]]:
+    """``url`` without its ``user:password@`` part, and that part as the Basic
+    ``Authorization`` header an HTTP client builds from it.
+
+    The providers send the header and give the SDK the bare URL: the same request on the wire,
+    but httpx's request log line, the SDKs' debug lines and LiteLLM's print the URL as given,
+    and aiohttp (under LiteLLM) refuses a URL with credentials next to an auth header."""
+    if not url:
+        return url, {}
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url, {}
+    if "@" not in parts.netloc:
+        return url, {}
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    token = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
+    return urlunsplit(parts._replace(netloc=host)), {"Authorization": f"Basic {token}"}
 
 
 def _redact_parameters(text: str) -> str:

@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "orchestify_nb"
 
 #: Bottom to top. A part may import its own layer's parts (no cycle) and any lower layer's.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("tokens", "errors", "redaction"),
+    ("tokens", "errors", "redaction", "addresses"),
     ("pricing", "runtime", "token_counting"),
     ("usage",),
     ("providers",),

@@ -34,7 +34,7 @@ from pydantic import (
 )
 
 from orchestify_nb.config.secrets import redact_url, without_secret_inputs
-from orchestify_nb.config.urls import check_url_characters
+from orchestify_nb.config.urls import check_url_characters, metadata_address_problems
 from orchestify_nb.pricing import ModelPrice
 from orchestify_nb.providers.anthropic_api import ANTHROPIC_API_VERSION, REFUSED_SAMPLING_SETTINGS
 from orchestify_nb.providers.catalog import PROVIDER_CLASSES, TYPE_ONLY_SETTINGS
@@ -157,6 +157,7 @@ class ProviderConfig(_Section):
     n_ctx: PositiveInt | None = None
     n_threads: PositiveInt | None = None
     prompt_format: str | None = None
+    allow_metadata_address: bool | None = None
 
     @field_validator("type", mode="before")
     @classmethod
@@ -241,9 +242,17 @@ class ProviderConfig(_Section):
 
     def _problems(self) -> list[tuple[Loc, str]]:
         if self.type == "local":
-            unused = "headers are sent over HTTP, which type: local does not use; remove them"
-            return [(("headers",), unused)] if self.headers else []
-        problems: list[tuple[Loc, str]] = [
+            unused = {
+                "headers": "headers are sent over HTTP, which type: local does not use; "
+                "remove them",
+                "allow_metadata_address": "allow_metadata_address is about a base_url, which "
+                "type: local does not have; remove it",
+            }
+            return [((name,), text) for name, text in unused.items() if getattr(self, name)]
+        problems: list[tuple[Loc, str]] = metadata_address_problems(
+            self.base_url, allowed=bool(self.allow_metadata_address)
+        )
+        problems += [
             (
                 (name,),
                 f"{name} only applies to type: {owner}, not type: {self.type}; "

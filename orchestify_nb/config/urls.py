@@ -1,4 +1,5 @@
-"""What a ``base_url`` may not hold: line breaks, other control characters, spaces.
+"""What a ``base_url`` may not hold: line breaks, other control characters, spaces; and where
+it may not point without saying so: a cloud metadata address.
 
 A CR or LF in a URL can split the request line and inject HTTP headers; a space or an invisible
 character makes a URL that is not the one the user sees. Such a URL is refused at its config
@@ -8,8 +9,11 @@ line, naming the character and its position but never quoting the URL (it may ho
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Hashable
 
-__all__ = ["check_url_characters"]
+from orchestify_nb.addresses import ALLOW_OPTION, metadata_address_problem
+
+__all__ = ["check_url_characters", "metadata_address_problems"]
 
 #: Unicode categories never valid unencoded in a URL: controls, format (zero-width) characters,
 #: spaces, line and paragraph separators.
@@ -33,3 +37,21 @@ def check_url_characters(url: str) -> str:
                 "it (%20 for a space)"
             )
     return url
+
+
+def metadata_address_problems(
+    base_url: str | None, *, allowed: bool
+) -> list[tuple[tuple[Hashable, ...], str]]:
+    """A problem at ``base_url`` when it points at a cloud metadata service (which would receive
+    the key and headers), unless the provider sets ``allow_metadata_address: true``."""
+    problem = metadata_address_problem(base_url) if base_url and not allowed else None
+    if problem is None:
+        return []
+    return [
+        (
+            ("base_url",),
+            f"base_url points at a cloud metadata service ({problem}), which would receive the "
+            "API key and headers; correct base_url, or, if this really is your API server, "
+            f"add {ALLOW_OPTION}: true to this provider",
+        )
+    ]

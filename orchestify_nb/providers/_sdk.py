@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import logging
 import os
 import ssl
 import sys
@@ -21,16 +22,20 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import SecretStr
 
+from orchestify_nb.addresses import metadata_address_problem
 from orchestify_nb.errors import (
     AuthenticationError,
+    ConfigError,
     MissingDependencyError,
     ProviderError,
     UnsupportedOptionError,
+    redact,
 )
 from orchestify_nb.providers._sdk_errors import map_sdk_error
 from orchestify_nb.providers.base import LLMProvider
 from orchestify_nb.providers.requests import OptionProblem
 from orchestify_nb.providers.types import LLMRequest
+from orchestify_nb.redaction import redact_url, split_url_credentials
 
 ClientT = TypeVar("ClientT")
 
@@ -92,6 +97,69 @@ def _http_package(sdk: ModuleType) -> ModuleType:
     raise TypeError(f"{sdk.__name__}.DefaultAsyncHttpxClient is not an AsyncClient")
 
 
+#: Top-level loggers of the SDKs and HTTP packages the providers drive.
+SDK_LOGGER_ROOTS = frozenset(
+    {
+        "httpx",
+        "httpx2",
+        "httpcore",
+        "httpcore2",
+        "openai",
+        "anthropic",
+        "litellm",
+        "LiteLLM",
+        "LiteLLM Router",
+        "LiteLLM Proxy",
+        "aiohttp",
+    }
+)
+
+
+class ScrubProviderSecrets(logging.Filter):
+    """Removes every live provider's secrets (key, header values, ``base_url`` credentials, and
+    their leading and trailing runs) from the SDKs' and HTTP packages' log records, traceback
+    included: at DEBUG they print URLs as sent, response headers, and error bodies that may
+    echo a key. Ours are written without secrets; theirs are not ours to word."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.providers: weakref.WeakSet[HeaderSendingProvider] = weakref.WeakSet()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets = [secret for p in list(self.providers) for secret in p._secret_values()]
+        if not secrets:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: let logging report it as it would
+            return True
+        scrubbed = redact(message, secrets)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, secrets)
+        return True
+
+
+log_scrubber = ScrubProviderSecrets()
+
+
+def scrub_sdk_loggers() -> None:
+    """Give every SDK logger that exists the scrubber: a logger's filter sees only the records
+    made by that logger, not its children's, so each gets its own. The providers call it before
+    each call (a scan of the logger names, well under a millisecond), so loggers an SDK creates
+    later are covered from the next call."""
+    for name, logger in list(logging.Logger.manager.loggerDict.items()):
+        if (
+            isinstance(logger, logging.Logger)
+            and name.partition(".")[0] in SDK_LOGGER_ROOTS
+            and log_scrubber not in logger.filters
+        ):
+            logger.addFilter(log_scrubber)
+
+
 def hold_headers(headers: Mapping[str, SecretStr | str] | None) -> dict[str, SecretStr]:
     """Extra headers as secrets: they often carry a gateway's key (``Helicone-Auth``, Azure's
     ``api-key``, ``x-portkey-api-key``)."""
@@ -105,17 +173,35 @@ class HeaderSendingProvider(LLMProvider):
     """A provider that sends configured extra HTTP ``headers`` with every request.
 
     The values are held as ``SecretStr`` and scrubbed from error text like the API key; only the
-    SDK client constructor (or the LiteLLM call) sees them in plain text.
+    SDK client constructor (or the LiteLLM call) sees them in plain text. A ``base_url`` at a
+    cloud metadata address is refused unless ``allow_metadata_address`` says it is meant.
     """
 
     def __init__(
-        self, *, headers: Mapping[str, SecretStr | str] | None = None, **settings: Any
+        self,
+        *,
+        headers: Mapping[str, SecretStr | str] | None = None,
+        allow_metadata_address: bool = False,
+        **settings: Any,
     ) -> None:
         super().__init__(**settings)
         self._headers = hold_headers(headers)
+        log_scrubber.providers.add(self)
+        problem = None if allow_metadata_address else metadata_address_problem(self.base_url or "")
+        if problem is not None:
+            raise ConfigError(
+                f"base_url {redact_url(self.base_url or '')!r} points at a cloud metadata "
+                f"service ({problem}), which would receive the API key and headers. Correct "
+                "base_url, or pass allow_metadata_address=True if this really is your API server."
+            )
 
     def _secret_values(self) -> list[str]:
-        return super()._secret_values() + [v.get_secret_value() for v in self._headers.values()]
+        url_auth = split_url_credentials(self.base_url)[1]  # base_url's user:password, encoded
+        return [
+            *super()._secret_values(),
+            *(v.get_secret_value() for v in self._headers.values()),
+            *(value.removeprefix("Basic ") for value in url_auth.values()),
+        ]
 
     def _plain_headers(self) -> dict[str, str]:
         """The headers for the client constructor or the call, and for nothing else."""
@@ -157,8 +243,8 @@ NO_KEY_PLACEHOLDER = "no-key-needed"
 class SDKClientProvider(HeaderSendingProvider):
     """A provider that talks through one vendor SDK client class (``AsyncAnthropic``,
     ``AsyncOpenAI``): the client is built on first use per event loop with the SDK's own retries
-    off, the configured headers as its default headers and the process's shared TLS context,
-    and the SDK's exceptions are mapped by the shared table."""
+    off, the configured headers as its default headers, the process's shared TLS context and no
+    redirects followed, and the SDK's exceptions are mapped by the shared table."""
 
     #: Module to import, extra that installs it, and the async client class in it.
     sdk_module: ClassVar[str]
@@ -186,6 +272,7 @@ class SDKClientProvider(HeaderSendingProvider):
         would freeze a notebook's event loop), then build this loop's client."""
         if self.sdk_module not in sys.modules:
             await asyncio.to_thread(import_sdk, self.sdk_module, self.sdk_extra)
+        scrub_sdk_loggers()
         self._clients.get()
 
     @cached_property
@@ -201,14 +288,18 @@ class SDKClientProvider(HeaderSendingProvider):
                 provider_id=self.provider_id,
                 hint=f"Set {self.api_key_env}, or api_key: in this provider's config.",
             )
+        base_url, url_auth = split_url_credentials(self.base_url)
         return getattr(sdk, self.client_class)(
             api_key=self._plain_api_key() or NO_KEY_PLACEHOLDER,
-            base_url=self.base_url,
+            base_url=base_url,  # credentials in it would be logged: they go as a header
             timeout=self.timeout,
             max_retries=0,
-            default_headers=self._plain_headers() or None,
-            # The SDK's own HTTP client class, so its timeouts, limits and keep-alive stay.
-            http_client=sdk.DefaultAsyncHttpxClient(verify=shared_ssl_context(sdk)),
+            default_headers={**url_auth, **self._plain_headers()} or None,
+            # The SDK's own HTTP client class, so its timeouts, limits and keep-alive stay; it
+            # follows no redirect, which would carry x-api-key and the headers to another host.
+            http_client=sdk.DefaultAsyncHttpxClient(
+                verify=shared_ssl_context(sdk), follow_redirects=False
+            ),
         )
 
     async def aclose(self) -> None:

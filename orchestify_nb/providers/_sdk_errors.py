@@ -14,6 +14,7 @@ import contextlib
 import json
 import re
 import sys
+import traceback
 from collections.abc import Iterator, Mapping
 
 from orchestify_nb.errors import (
@@ -25,9 +26,12 @@ from orchestify_nb.errors import (
     ProviderError,
     ProviderTimeoutError,
     RateLimitError,
+    RedirectRefusedError,
+    ScrubbedCause,
     redact,
 )
 from orchestify_nb.providers.retry import parse_retry_after
+from orchestify_nb.redaction import redact_url
 
 #: HTTP status -> (error class, what happened). Checked in order; a range covers a status family.
 _STATUS_TABLE: tuple[tuple[range, type[ProviderError], str], ...] = (
@@ -83,6 +87,9 @@ def map_sdk_error(
     """
     if secrets:
         scrub_secrets(error, secrets)
+    redirected = _redirect_in_chain(error)
+    if redirected is not None:
+        return _redirect_refused(*redirected)
     original = getattr(error, "original_exception", None)  # LiteLLM's mid-stream wrapper
     if isinstance(original, BaseException) and original is not error:
         mapped = map_sdk_error(
@@ -125,11 +132,82 @@ def scrub_secrets(error: BaseException, secrets: list[str]) -> None:
     """Redact ``secrets`` from the text of every exception in the chain (servers may echo a
     key in an error body, and the SDK puts the body in its message)."""
     for link in _cause_chain(error):
-        link.args = tuple(redact(a, secrets) if isinstance(a, str) else a for a in link.args)
+        link.args = tuple(
+            _scrubbed(a, secrets) if isinstance(a, str | bytes) else a for a in link.args
+        )
         message = getattr(link, "message", None)
         if isinstance(message, str):
             with contextlib.suppress(AttributeError):  # read-only on some exception types
                 link.message = redact(message, secrets)  # type: ignore[attr-defined]
+
+
+def failure_cause(
+    error: ProviderError, raised: BaseException, secrets: list[str]
+) -> BaseException | None:
+    """Seal a failed call's error before it is raised: its own text scrubbed (provider code may
+    raise one quoting what the server sent), and the cause it keeps (``scrubbed_cause``; none
+    when provider code raised it, whose own cause and context are disarmed instead)."""
+    error.message = redact(error.message, secrets)
+    error.hint = redact(error.hint, secrets) if error.hint else error.hint
+    error.args = (redact(error._compose(), secrets),)
+    if error is not raised:
+        return scrubbed_cause(raised, secrets)
+    for link in (error.__cause__, error.__context__):
+        if link is not None:
+            disarm(link, secrets)
+    return None
+
+
+def scrubbed_cause(raised: BaseException, secrets: list[str]) -> ScrubbedCause:
+    """What a typed error keeps of the exception it replaces: a ``ScrubbedCause`` with the
+    original's scrubbed text and traceback (``%llm error`` shows both); the original is then
+    emptied in place (``disarm``), since Python still keeps it as the error's ``__context__``."""
+    message = redact(str(raised), secrets)
+    cause = ScrubbedCause(f"{type(raised).__module__}.{type(raised).__qualname__}", message)
+    trace = redact("".join(traceback.format_exception(raised)), secrets)
+    cause.add_note(f"The original exception (scrubbed of secrets):\n{trace.rstrip()}")
+    disarm(raised, secrets)
+    return cause
+
+
+#: Attributes of the SDKs' exceptions that are plain values, kept (scrubbed) by ``disarm``.
+_PLAIN = (str, bytes, int, float, bool, type(None))
+
+
+def disarm(error: BaseException, secrets: list[str]) -> None:
+    """Empty every exception of ``error``'s chain of what could hold a secret: text and bytes
+    are scrubbed, objects (the SDK's ``request`` with its headers, ``response``, a decoded
+    ``body``) are dropped, and so are tracebacks (their frames hold the client and its key)."""
+    for link in _every_link(error):
+        link.args = tuple(_scrubbed(value, secrets) for value in link.args)
+        for name, value in list(vars(link).items()):
+            if name.startswith("__"):
+                continue
+            kept = _scrubbed(value, secrets) if isinstance(value, _PLAIN) else None
+            with contextlib.suppress(AttributeError, TypeError):
+                setattr(link, name, kept)
+        link.__traceback__ = None
+
+
+def _scrubbed(value: object, secrets: list[str]) -> object:
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, bytes):
+        return redact(value, secrets)
+    return value if isinstance(value, _PLAIN) else redact(repr(value), secrets)
+
+
+def _every_link(error: BaseException) -> list[BaseException]:
+    """``error`` and every exception reachable from it as a cause or a context."""
+    found: list[BaseException] = []
+    waiting: list[BaseException | None] = [error]
+    while waiting:
+        link = waiting.pop()
+        if link is None or any(link is seen for seen in found):
+            continue
+        found.append(link)
+        waiting += [link.__cause__, link.__context__]
+    return found
 
 
 def _build(
@@ -137,6 +215,32 @@ def _build(
 ) -> ProviderError:
     hint = auth_hint if cls is AuthenticationError else _DEFAULT_HINTS.get(cls)
     return cls(message, status_code=status or None, hint=hint)
+
+
+def _redirect_in_chain(error: BaseException) -> tuple[BaseException, int] | None:
+    """The link of the chain that carries a 3xx answer, and its status. LiteLLM wraps its
+    routes' redirect errors in an ``APIConnectionError``, so the status is found further in."""
+    for link in _cause_chain(error):
+        for status in (
+            getattr(link, "status_code", None),
+            getattr(getattr(link, "response", None), "status_code", None),
+        ):
+            if isinstance(status, int) and 300 <= status < 400:
+                return link, status
+    return None
+
+
+def _redirect_refused(error: BaseException, status: int) -> ProviderError:
+    """A 3xx: the SDK clients follow no redirect (see ``_sdk.SDKClientProvider``), so the key
+    and headers never travel to wherever it points; say where it pointed, without credentials."""
+    location = next((h.get("location") for h in _header_sources(error) if h.get("location")), "")
+    where = f" to {redact_url(location)[:200]}" if location else ""
+    return RedirectRefusedError(
+        f"the API host answered HTTP {status}, a redirect{where}; redirects are not followed, "
+        "so the API key and headers stay with the API host",
+        status_code=status,
+        hint="If you trust the new address, set base_url to it",
+    )
 
 
 def _status_row(status: int) -> tuple[type[ProviderError], str]:

@@ -26,6 +26,7 @@ from orchestify_nb.errors import (
     redact,
 )
 from orchestify_nb.providers import requests
+from orchestify_nb.providers._sdk_errors import failure_cause
 from orchestify_nb.providers.accounting import CallAccounting, UsageSink
 from orchestify_nb.providers.budgeting import released_after
 from orchestify_nb.providers.calls import CallInProgress
@@ -320,8 +321,9 @@ class LLMProvider(CallAccounting, ABC):
                     await self._wait_before_retry(error, attempt)
                     attempt += 1
                     continue
+                cause = failure_cause(error, raised, self._secret_values())  # before it is logged
                 self._record_unfinished(call, "error", error)
-                raise error from (None if error is raised else raised)
+                raise error from cause  # text only: the SDK's objects hold the key
             yield StreamEvent.done(self._finish(call))
             return
 

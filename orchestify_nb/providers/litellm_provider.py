@@ -12,18 +12,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping
 from functools import cached_property
 from types import ModuleType
 from typing import Any, ClassVar
 
-from orchestify_nb.errors import ProviderError, redact
+from orchestify_nb.errors import ProviderError
 from orchestify_nb.providers._sdk import (
+    NO_KEY_PLACEHOLDER,
     ClientPerLoop,
     HeaderSendingProvider,
     import_sdk,
     raise_option_problem,
+    scrub_sdk_loggers,
+    shared_ssl_context,
     unknown_options,
 )
 from orchestify_nb.providers._sdk_errors import map_sdk_error
@@ -39,6 +41,7 @@ from orchestify_nb.providers.chat_completions import (
 )
 from orchestify_nb.providers.types import LLMRequest, ProviderEvent, StreamProgress
 from orchestify_nb.providers.wire_format import cap_response_size
+from orchestify_nb.redaction import split_url_credentials
 
 PASSTHROUGH_OPTIONS = CHAT_OPTIONS | {
     "top_k",
@@ -56,28 +59,6 @@ _NOISY_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm")
 _configured: ModuleType | None = None
 
 
-class _ScrubProviderSecrets(logging.Filter):
-    """Removes every live ``LiteLLMProvider``'s key and header values from LiteLLM's own log
-    lines: its DEBUG request dump masks the key headers it knows but prints any other header
-    (``Helicone-Auth``, a gateway token) as sent, should someone turn its loggers up."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.providers: weakref.WeakSet[LiteLLMProvider] = weakref.WeakSet()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        secrets = [secret for p in list(self.providers) for secret in p._secret_values()]
-        if secrets:
-            message = record.getMessage()
-            scrubbed = redact(message, secrets)
-            if scrubbed != message:
-                record.msg, record.args = scrubbed, None
-        return True
-
-
-_log_scrubber = _ScrubProviderSecrets()
-
-
 def import_litellm() -> ModuleType:
     """Import LiteLLM once, configured for a library: offline cost map, quiet (and scrubbed),
     no own retries."""
@@ -89,34 +70,19 @@ def import_litellm() -> ModuleType:
         litellm.num_retries = 0
         for name in _NOISY_LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)
-            logging.getLogger(name).addFilter(_log_scrubber)
+        scrub_sdk_loggers()
         _configured = litellm
     return _configured
 
 
-#: LiteLLM routes that send through LiteLLM's own ``AsyncHTTPHandler`` and take one as
-#: ``client=``; the OpenAI-compatible routes go through the openai SDK, which quotes no body.
-_OWN_HTTP_ROUTES = frozenset({"anthropic"})
-
-
-def takes_litellm_client(model: str, base_url: str | None) -> bool:
-    """Whether LiteLLM sends ``model`` through its own HTTP client (so ours can cap sizes)."""
+def litellm_route(model: str, base_url: str | None) -> str | None:
+    """The backend LiteLLM sends ``model`` to (``anthropic``, ``openai``, ...), or ``None`` when
+    it does not know (LiteLLM then raises its own error on the call)."""
     try:
-        route = import_litellm().get_llm_provider(model=model, api_base=base_url)[1]
-    except Exception:  # an unknown route: LiteLLM raises its own error on the call
-        return False
-    return route in _OWN_HTTP_ROUTES
-
-
-def capped_litellm_client(timeout: float) -> Any:
-    """A LiteLLM HTTP client whose non-streamed bodies stop at ``MAX_RESPONSE_BYTES``: LiteLLM
-    reads a whole body, and scrubs one it cannot parse with regexes on the event loop (a 10 MB
-    page froze the loop for over a minute). API calls follow no redirect."""
-    from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler
-
-    return AsyncHTTPHandler(
-        timeout=timeout, event_hooks={"response": [cap_response_size]}, follow_redirects=False
-    )
+        route: str = import_litellm().get_llm_provider(model=model, api_base=base_url)[1]
+    except Exception:
+        return None
+    return route
 
 
 def _is_claude(model: str) -> bool:
@@ -185,10 +151,6 @@ class LiteLLMProvider(HeaderSendingProvider):
 
     provider_type: ClassVar[str] = "litellm"
 
-    def __init__(self, **settings: Any) -> None:
-        super().__init__(**settings)
-        _log_scrubber.providers.add(self)
-
     def supports_tools(self, model: str | None = None) -> bool:
         """Unless LiteLLM's model map says ``supports_function_calling: false``.
 
@@ -224,6 +186,7 @@ class LiteLLMProvider(HeaderSendingProvider):
         """Import LiteLLM in a worker thread the first time: it takes seconds."""
         if _configured is None:
             await asyncio.to_thread(import_litellm)
+        scrub_sdk_loggers()
 
     def validate_options(self, request: LLMRequest) -> None:
         super().validate_options(request)
@@ -246,19 +209,58 @@ class LiteLLMProvider(HeaderSendingProvider):
         )
 
     @cached_property
-    def _capped_clients(self) -> ClientPerLoop[Any]:
-        return ClientPerLoop(lambda: capped_litellm_client(self.timeout))
+    def _redirect_free_clients(self) -> dict[str, ClientPerLoop[Any]]:
+        """Per LiteLLM route, the HTTP client it is handed as ``client=``: one that follows no
+        redirect. LiteLLM's own clients follow redirects, and httpx drops only
+        ``Authorization`` on the way, so a 307 to another host would receive ``x-api-key`` and
+        the configured headers. Routes not listed here keep LiteLLM's clients."""
+        return {
+            "anthropic": ClientPerLoop(self._litellm_http_client),
+            "openai": ClientPerLoop(self._openai_client),
+        }
+
+    def _litellm_http_client(self) -> Any:
+        """LiteLLM's own HTTP client, redirects off, and bodies capped at
+        ``MAX_RESPONSE_BYTES``: LiteLLM reads a whole body, and scrubs one it cannot parse with
+        regexes on the event loop (a 10 MB page froze the loop for over a minute)."""
+        from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler
+
+        return AsyncHTTPHandler(
+            timeout=self.timeout,
+            event_hooks={"response": [cap_response_size]},
+            follow_redirects=False,
+        )
+
+    def _openai_client(self) -> Any:
+        """What LiteLLM's ``openai/`` route would build (the key, else ``OPENAI_API_KEY``),
+        over the openai SDK's own HTTP client, redirects off."""
+        openai = import_sdk("openai", "litellm")
+        key = self._plain_api_key() or os.environ.get("OPENAI_API_KEY") or NO_KEY_PLACEHOLDER
+        base_url, url_auth = split_url_credentials(self.base_url)
+        return openai.AsyncOpenAI(
+            api_key=key,
+            base_url=base_url,
+            default_headers=url_auth or None,
+            timeout=self.timeout,
+            max_retries=0,
+            http_client=openai.DefaultAsyncHttpxClient(
+                verify=shared_ssl_context(openai), follow_redirects=False
+            ),
+        )
 
     async def aclose(self) -> None:
-        await self._capped_clients.aclose()
+        for clients in self._redirect_free_clients.values():
+            await clients.aclose()
 
     def _arguments(self, request: LLMRequest) -> dict[str, Any]:
         arguments = chat_arguments(request, thinking_blocks=True)
         arguments.update(timeout=self.timeout, num_retries=0, max_retries=0)
-        if takes_litellm_client(request.model, self.base_url):
-            arguments["client"] = self._capped_clients.get()
-        if self.base_url:
-            arguments["api_base"] = self.base_url
+        clients = self._redirect_free_clients.get(litellm_route(request.model, self.base_url) or "")
+        if clients is not None:
+            arguments["client"] = clients.get()
+        api_base, url_auth = split_url_credentials(self.base_url)
+        if api_base:
+            arguments["api_base"] = api_base  # its credentials go as a header, never logged
         key = self._plain_api_key()
         if key:
             arguments["api_key"] = key
@@ -268,7 +270,7 @@ class LiteLLMProvider(HeaderSendingProvider):
             else:
                 arguments["reasoning_effort"] = reasoning_effort(request.thinking)
         arguments.update(request.options)
-        headers = self._plain_headers()
+        headers = {**url_auth, **self._plain_headers()}
         if headers:
             arguments["extra_headers"] = {**headers, **(request.options.get("extra_headers") or {})}
         return arguments

@@ -40,7 +40,14 @@ logger = logging.getLogger("orchestify_nb.registry")
 
 #: A connectivity check should fail fast: no retries, and at most this long per provider.
 PING_TIMEOUT_S = 15.0
-_COMMON_SETTINGS = ("default_model", "max_tokens", "base_url", "timeout", "max_retries")
+_COMMON_SETTINGS = (
+    "default_model",
+    "max_tokens",
+    "base_url",
+    "timeout",
+    "max_retries",
+    "allow_metadata_address",
+)
 
 
 def provider_class(provider_type: str) -> type[LLMProvider]:
