@@ -318,7 +318,7 @@ class LLMProvider(CallAccounting, ABC):
             except Exception as raised:
                 error = self._as_provider_error(raised, call)
                 if not call.shown and self.retry_policy.should_retry(error, attempt):
-                    await self._wait_before_retry(error, attempt)
+                    await self.retry_policy.wait(error, attempt, self._log)
                     attempt += 1
                     continue
                 cause = failure_cause(error, raised, self._secret_values())  # before it is logged
@@ -389,14 +389,3 @@ class LLMProvider(CallAccounting, ABC):
         mapped.message = redact(mapped.message, self._secret_values())
         mapped.args = (redact(mapped._compose(), self._secret_values()),)
         return mapped
-
-    async def _wait_before_retry(self, error: ProviderError, attempt: int) -> None:
-        delay = self.retry_policy.delay_s(error, attempt)
-        self._log.info(
-            "retrying after %s (attempt %d of %d) in %.2fs",
-            type(error).__name__,
-            attempt + 1,
-            self.retry_policy.max_retries,
-            delay,
-        )
-        await asyncio.sleep(delay)

@@ -11,6 +11,8 @@ A timeout of our own (nothing arrived within the provider's ``timeout``) is not 
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import random
 from dataclasses import dataclass
 
@@ -39,6 +41,18 @@ class RetryPolicy:
             return min(float(retry_after), self.max_retry_after_s)
         ceiling = min(self.max_delay_s, self.base_delay_s * (2**attempt))
         return random.uniform(ceiling / 2, ceiling)
+
+    async def wait(self, error: BaseException, attempt: int, log: logging.Logger) -> None:
+        """Sleep before the next attempt, saying why in ``log``."""
+        delay = self.delay_s(error, attempt)
+        log.info(
+            "retrying after %s (attempt %d of %d) in %.2fs",
+            type(error).__name__,
+            attempt + 1,
+            self.max_retries,
+            delay,
+        )
+        await asyncio.sleep(delay)
 
 
 def parse_retry_after(value: str | None) -> float | None:
