@@ -251,7 +251,7 @@ class LLMProvider(CallAccounting, ABC):
             )
         return messages
 
-    async def complete(self, messages: Messages | LLMRequest, /, **arguments: Any) -> LLMResponse:
+    async def complete(self, messages: Messages | LLMRequest, **arguments: Any) -> LLMResponse:
         """Send the conversation and return the complete, priced answer.
 
         ``messages`` is a prompt, a list of turns, or an ``LLMRequest`` from ``build_request``;
@@ -268,7 +268,7 @@ class LLMProvider(CallAccounting, ABC):
         raise AssertionError("a call ends with a response or an exception")  # pragma: no cover
 
     def stream(
-        self, messages: Messages | LLMRequest, /, **arguments: Any
+        self, messages: Messages | LLMRequest, **arguments: Any
     ) -> AsyncGenerator[StreamEvent, None]:
         """Stream the answer as typed events; the last one is ``done`` with the full response.
 

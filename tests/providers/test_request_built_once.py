@@ -94,3 +94,15 @@ async def test_a_built_request_is_sent_as_built_and_refuses_extra_arguments(
     with pytest.raises(InvalidArgumentError, match="given with a built LLMRequest"):
         await counting.complete(request, temperature=0.5)
     await counting.aclose()
+
+
+async def test_messages_may_be_passed_by_keyword_as_in_the_seed(
+    counting: CountingOpenAIProvider, llm_emulator: LLMEmulator
+) -> None:
+    llm_emulator.enqueue(Reply(text="ok"))
+
+    answer = await counting.complete(messages=[{"role": "user", "content": "hi"}], max_tokens=5)
+
+    assert answer.content == "ok"
+    assert llm_emulator.requests[0].body["max_tokens"] == 5
+    await counting.aclose()
