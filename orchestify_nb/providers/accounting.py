@@ -171,6 +171,8 @@ def usage_record(
         tag=context.tag,
         notebook_path=context.notebook_path,
         cell_execution_count=context.cell_execution_count,
+        run_id=context.run_id,
+        step=context.step,
     )
 
 

@@ -49,6 +49,9 @@ def _columns() -> dict[str, Column]:
         Column("latency_s", "micros", "latency_us"),
         Column("time_to_first_token_s", "micros", "time_to_first_token_us"),
         Column("cell_execution_count", "nullable_int", "cell_execution_count"),
+        Column("step", "nullable_int", "step"),
+        Column("saved_usd", "float", "saved_usd"),
+        Column("prompt_cache_saved_usd", "float", "prompt_cache_saved_usd"),
     ]
     return {column.name: column for column in specs}
 
@@ -67,12 +70,15 @@ COLUMN_ORDER: tuple[str, ...] = (
     "model_requested",
     "model",
     "status",
+    "mode",
     "input_tokens",
     "output_tokens",
     "cache_write_tokens",
     "cache_read_tokens",
     "reasoning_tokens",
     "cost_usd",
+    "saved_usd",
+    "prompt_cache_saved_usd",
     "priced",
     "usage_estimated",
     "price_source",
@@ -84,6 +90,11 @@ COLUMN_ORDER: tuple[str, ...] = (
     "tag",
     "notebook_path",
     "cell_execution_count",
+    "run_id",
+    "step",
+    "batch_job_id",
+    "user",
+    "project",
 )
 
 

@@ -21,6 +21,10 @@ class CallContext:
     tag: str | None = None
     notebook_path: str | None = None
     cell_execution_count: int | None = None
+    #: Groups the model turns of one logical call (a tool loop, a repaired answer); ``step``
+    #: numbers the turns within it, from 1.
+    run_id: str | None = None
+    step: int | None = None
 
 
 _current: ContextVar[CallContext] = ContextVar("orchestify_nb_call_context", default=CallContext())  # noqa: B039 (frozen)
@@ -38,6 +42,8 @@ def call_context(
     tag: str | None = None,
     notebook_path: str | None = None,
     cell_execution_count: int | None = None,
+    run_id: str | None = None,
+    step: int | None = None,
 ) -> Iterator[CallContext]:
     """Add labels for the calls made inside a block.
 
@@ -51,6 +57,8 @@ def call_context(
         cell_execution_count=(
             outer.cell_execution_count if cell_execution_count is None else cell_execution_count
         ),
+        run_id=outer.run_id if run_id is None else run_id,
+        step=outer.step if step is None else step,
     )
     token = _current.set(inner)
     try:

@@ -10,6 +10,8 @@ from typing import Literal
 from orchestify_nb.tokens import TokenCounts, counts_of
 
 CallStatus = Literal["ok", "error", "cancelled"]
+#: How the answer was obtained: a live API call, a provider batch job, or the response cache.
+CallMode = Literal["realtime", "batch", "cache"]
 
 
 def _new_id() -> str:
@@ -48,6 +50,19 @@ class UsageRecord:
     cell_execution_count: int | None = None
     #: The kernel (process) that made the call; the ledger fills it in when it writes the row.
     session_id: str | None = None
+    #: The logical call this turn belongs to (a tool loop, a repaired answer) and its turn number.
+    run_id: str | None = None
+    step: int | None = None
+    mode: CallMode = "realtime"
+    #: The provider batch job that answered (``mode="batch"``).
+    batch_job_id: str | None = None
+    #: Who spent it and for what (a team ledger groups by these).
+    user: str | None = None
+    project: str | None = None
+    #: What the cache spared: the cost of the call it replayed (``mode="cache"``), and what the
+    #: provider's prompt cache saved against the normal input price.
+    saved_usd: float | None = None
+    prompt_cache_saved_usd: float | None = None
     id: str = field(default_factory=_new_id)
 
     #: The counts under the ledger's column names, as rows and DataFrames spell them.

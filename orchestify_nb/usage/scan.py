@@ -5,7 +5,7 @@ million calls). Instead, one query per range of rows asks SQLite to concatenate 
 a single text value, and numpy parses it in C. Costs are printed with 17 significant digits, so
 every float comes back bit for bit; ids travel as a JSON array, so any text survives.
 
-Every column comes back as one numpy array (``value_dtype``): ids as objects, the cost as float64
+Every column comes back as one numpy array (``value_dtype``): ids as objects, money as float64
 with NaN for NULL, everything else as int64 with NULL as 0 for a label code (codes start at 1)
 and as ``NULL_INTEGER`` otherwise. Sealed blocks store the same arrays, so both paths agree.
 """
@@ -17,7 +17,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from orchestify_nb.usage.storage import NULL_INTEGER
+from orchestify_nb.usage.storage import FLOAT_COLUMNS, NULL_INTEGER
 
 if TYPE_CHECKING:
     import numpy as np
@@ -30,11 +30,11 @@ ValueKind = Literal["id", "float", "label", "integer"]
 
 
 def value_kind(column: str) -> ValueKind:
-    """How a column of ``calls`` is carried: the id as text, the cost as a float, label codes
+    """How a column of ``calls`` is carried: the id as text, money as floats, label codes
     (NULL is 0) and other integers (NULL is ``NULL_INTEGER``)."""
     if column == "id":
         return "id"
-    if column == "cost_usd":
+    if column in FLOAT_COLUMNS:
         return "float"
     return "label" if column.endswith("_label") else "integer"
 

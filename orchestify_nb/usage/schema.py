@@ -24,7 +24,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from orchestify_nb.usage.storage import LABEL_FIELDS, STORED_COLUMNS, TOKEN_FIELDS
+from orchestify_nb.usage.storage import (
+    LABEL_FIELDS,
+    STORED_COLUMNS,
+    TOKEN_FIELDS,
+    V1_LABEL_FIELDS,
+)
 
 #: The columns of ``calls`` as version 1 created them (``seq`` aside), in table order.
 _V1_CALL_COLUMNS: tuple[str, ...] = (
@@ -37,12 +42,22 @@ _V1_CALL_COLUMNS: tuple[str, ...] = (
     "latency_us",
     "time_to_first_token_us",
     "cell_execution_count",
-    *(f"{field}_label" for field in LABEL_FIELDS),
+    *(f"{field}_label" for field in V1_LABEL_FIELDS),
 )
+
+#: Label fields version 5 added (who spent it, how the answer was obtained, which run).
+_V5_LABEL_FIELDS = LABEL_FIELDS[len(V1_LABEL_FIELDS) :]
 
 #: Every column of ``calls`` today but ``seq``, in table order: what a row stores and a sealed
 #: block copies.
-CALL_COLUMNS: tuple[str, ...] = (*_V1_CALL_COLUMNS, "usage_estimated")  # version 4 added it
+CALL_COLUMNS: tuple[str, ...] = (
+    *_V1_CALL_COLUMNS,
+    "usage_estimated",  # version 4
+    "step",  # version 5, and the following
+    "saved_usd",
+    "prompt_cache_saved_usd",
+    *(f"{field}_label" for field in _V5_LABEL_FIELDS),
+)
 assert CALL_COLUMNS == STORED_COLUMNS, "the storage interface names every stored column"
 
 #: ``PRAGMA application_id`` of a ledger file ("OrLd"), so that no other application's database
@@ -130,6 +145,27 @@ LEFT JOIN labels AS tag ON tag.id = c.tag_label
 LEFT JOIN labels AS notebook_path ON notebook_path.id = c.notebook_path_label
 """
 
+_V4_USAGE_VIEW = _CREATE_USAGE_VIEW.replace(
+    "    c.priced AS priced,\n",
+    "    c.priced AS priced,\n    c.usage_estimated AS usage_estimated,\n",
+)
+_V5_USAGE_VIEW = _V4_USAGE_VIEW.replace(
+    "    c.cell_execution_count AS cell_execution_count\n",
+    "    c.cell_execution_count AS cell_execution_count,\n"
+    "    c.step AS step,\n"
+    "    c.saved_usd AS saved_usd,\n"
+    "    c.prompt_cache_saved_usd AS prompt_cache_saved_usd,\n"
+    + ",\n".join(f"    {field}.text AS {field}" for field in _V5_LABEL_FIELDS)
+    + "\n",
+).replace(
+    "LEFT JOIN labels AS notebook_path ON notebook_path.id = c.notebook_path_label\n",
+    "LEFT JOIN labels AS notebook_path ON notebook_path.id = c.notebook_path_label\n"
+    + "".join(
+        f"LEFT JOIN labels AS {field} ON {field}.id = c.{field}_label\n"
+        for field in _V5_LABEL_FIELDS
+    ),
+)
+
 # Version 2 numbers the rows (``seq``, kept from the rowid) and adds the sealed blocks. SQLite
 # cannot add a primary key to a table, so ``calls`` is rebuilt; the view is dropped first because
 # renaming a table checks every view.
@@ -192,10 +228,28 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE sealed_blocks ADD COLUMN usage_estimated BLOB",
         "DELETE FROM sealed_blocks",
         "DROP VIEW usage",
-        _CREATE_USAGE_VIEW.replace(
-            "    c.priced AS priced,\n",
-            "    c.priced AS priced,\n    c.usage_estimated AS usage_estimated,\n",
+        _V4_USAGE_VIEW,
+    ),
+    (
+        # Version 5: runs and their steps, answers from a batch job or the cache, what the
+        # caches saved, and who spent it for which project. Older rows were realtime calls.
+        "ALTER TABLE calls ADD COLUMN step INTEGER",
+        "ALTER TABLE calls ADD COLUMN saved_usd REAL",
+        "ALTER TABLE calls ADD COLUMN prompt_cache_saved_usd REAL",
+        *(
+            f"ALTER TABLE calls ADD COLUMN {field}_label INTEGER REFERENCES labels (id)"
+            for field in _V5_LABEL_FIELDS
         ),
+        "INSERT OR IGNORE INTO labels (text) VALUES ('realtime')",
+        "UPDATE calls SET mode_label = (SELECT id FROM labels WHERE text = 'realtime')",
+        *(
+            f"ALTER TABLE sealed_blocks ADD COLUMN {column} BLOB"
+            for column in ("step", "saved_usd", "prompt_cache_saved_usd")
+        ),
+        *(f"ALTER TABLE sealed_blocks ADD COLUMN {field}_label BLOB" for field in _V5_LABEL_FIELDS),
+        "DELETE FROM sealed_blocks",
+        "DROP VIEW usage",
+        _V5_USAGE_VIEW,
     ),
 )
 

@@ -5,10 +5,10 @@ nothing else; ``store.SQLiteStore`` implements it for one SQLite file (with its 
 optimisation nobody above it sees), and a PostgreSQL store can implement it for a team.
 
 Columns travel in one columnar form, whatever the backend: ``read_columns`` answers with one numpy
-array per stored column (``STORED_COLUMNS``): the id as objects, the cost as float64 with NaN for
-"unpriced", label columns (``<field>_label``) as int64 codes into ``labels()`` with 0 for "none",
-times as int64 nanoseconds and durations as int64 microseconds since the epoch, other missing
-integers as ``NULL_INTEGER``.
+array per stored column (``STORED_COLUMNS``): the id as objects, money (``FLOAT_COLUMNS``) as
+float64 with NaN for "none", label columns (``<field>_label``) as int64 codes into ``labels()``
+with 0 for "none", times as int64 nanoseconds and durations as int64 microseconds since the
+epoch, other missing integers as ``NULL_INTEGER``.
 """
 
 from __future__ import annotations
@@ -48,7 +48,19 @@ LABEL_FIELDS: tuple[str, ...] = (
     "agent",
     "tag",
     "notebook_path",
+    # version 5
+    "run_id",
+    "mode",
+    "batch_job_id",
+    "user",
+    "project",
 )
+
+#: The label fields version 1 created; the rest were added by migrations.
+V1_LABEL_FIELDS: tuple[str, ...] = LABEL_FIELDS[:12]
+
+#: Money columns: float64 with NaN for "none".
+FLOAT_COLUMNS: tuple[str, ...] = ("cost_usd", "saved_usd", "prompt_cache_saved_usd")
 
 #: Token counts, stored as integer columns under these names.
 TOKEN_FIELDS: tuple[str, ...] = (
@@ -70,8 +82,13 @@ STORED_COLUMNS: tuple[str, ...] = (
     "latency_us",
     "time_to_first_token_us",
     "cell_execution_count",
-    *(f"{field}_label" for field in LABEL_FIELDS),
+    *(f"{field}_label" for field in V1_LABEL_FIELDS),
     "usage_estimated",
+    # version 5
+    "step",
+    "saved_usd",
+    "prompt_cache_saved_usd",
+    *(f"{field}_label" for field in LABEL_FIELDS[len(V1_LABEL_FIELDS) :]),
 )
 
 

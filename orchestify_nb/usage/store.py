@@ -91,6 +91,9 @@ def record_row(record: UsageRecord) -> Row:
         _to_us(record.time_to_first_token_s),
         record.cell_execution_count,
         int(record.usage_estimated),
+        record.step,
+        record.saved_usd,
+        record.prompt_cache_saved_usd,
     )
     return Row(values, tuple(clean_label(getattr(record, field)) for field in LABEL_FIELDS))
 

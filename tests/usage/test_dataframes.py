@@ -23,12 +23,15 @@ EXPECTED_DTYPES = {
     "model_requested": "category",
     "model": "category",
     "status": "category",
+    "mode": "category",
     "input_tokens": "Int64",
     "output_tokens": "Int64",
     "cache_write_tokens": "Int64",
     "cache_read_tokens": "Int64",
     "reasoning_tokens": "Int64",
     "cost_usd": "float64",
+    "saved_usd": "float64",
+    "prompt_cache_saved_usd": "float64",
     "priced": "bool",
     "usage_estimated": "bool",
     "price_source": "category",
@@ -40,6 +43,11 @@ EXPECTED_DTYPES = {
     "tag": "category",
     "notebook_path": "category",
     "cell_execution_count": "Int64",
+    "run_id": "category",
+    "step": "Int64",
+    "batch_job_id": "category",
+    "user": "category",
+    "project": "category",
 }
 
 

@@ -123,3 +123,17 @@ def test_the_dataframe_shows_the_same_costs_tags_and_agents(
     assert summary.loc["claude", "calls"] == 4
     assert summary.loc["claude", "error_rate"] == pytest.approx(0.25)
     assert summary["cost_usd"].sum() == pytest.approx(sum(r.cost_usd or 0 for r in responses))
+
+
+async def test_a_run_id_and_step_in_the_call_context_label_each_turns_row(
+    llm_emulator: LLMEmulator, claude: ClaudeProvider, isolated_ledger: Ledger
+) -> None:
+    llm_emulator.enqueue(Reply(text="First."), Reply(text="Second."), Reply(text="Alone."))
+    with call_context(run_id="run-7"):
+        for step in (1, 2):
+            with call_context(step=step):
+                await claude.complete(f"Turn {step}.")
+    await claude.complete("Outside any run.")
+
+    rows = [(record.run_id, record.step, record.mode) for record in isolated_ledger.records()]
+    assert rows == [("run-7", 1, "realtime"), ("run-7", 2, "realtime"), (None, None, "realtime")]

@@ -11,13 +11,14 @@ import pytest
 from orchestify_nb.usage.ledger import Ledger
 from orchestify_nb.usage.record import UsageRecord
 from orchestify_nb.usage.schema import (
-    LABEL_FIELDS,
+    _V1_CALL_COLUMNS,
     MIGRATIONS,
     SCHEMA_VERSION,
     migrate,
     schema_version,
 )
-from orchestify_nb.usage.store import INSERT_SQL, LedgerError, record_row
+from orchestify_nb.usage.storage import V1_LABEL_FIELDS
+from orchestify_nb.usage.store import LedgerError, record_row
 from tests.usage.conftest import NOON, make_record
 
 
@@ -45,17 +46,21 @@ def test_a_version_zero_file_gets_the_current_schema(tmp_path: Path) -> None:
 
 
 def write_version_one_row(raw: sqlite3.Connection, record: UsageRecord) -> None:
-    """A row as orchestify_nb with schema version 1 wrote it (today's columns but the last,
-    ``usage_estimated``, which version 4 added)."""
+    """A row as orchestify_nb with schema version 1 wrote it (today's columns but those that
+    versions 4 and 5 added)."""
     codes = []
-    for field in LABEL_FIELDS:
+    for field in V1_LABEL_FIELDS:
         text = getattr(record, field)
         if text is not None:
             raw.execute("INSERT OR IGNORE INTO labels (text) VALUES (?)", (text,))
             text = raw.execute("SELECT id FROM labels WHERE text = ?", (text,)).fetchone()[0]
         codes.append(text)
-    version_one = INSERT_SQL.replace("usage_estimated, ", "").replace("?, ", "", 1)
-    raw.execute(version_one, (*record_row(record).values[:-1], *codes))
+    plain = [column for column in _V1_CALL_COLUMNS if not column.endswith("_label")]
+    columns = [*plain, *(f"{field}_label" for field in V1_LABEL_FIELDS)]
+    version_one = (
+        f"INSERT INTO calls ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+    )
+    raw.execute(version_one, (*record_row(record).values[: len(plain)], *codes))
 
 
 def test_a_version_one_file_keeps_its_rows_and_their_numbers_when_upgraded(tmp_path: Path) -> None:
@@ -74,6 +79,7 @@ def test_a_version_one_file_keeps_its_rows_and_their_numbers_when_upgraded(tmp_p
     with Ledger(path) as ledger:
         assert ledger.records() == [written[0], written[2]]
         assert list(ledger.to_dataframe()["tag"]) == ["first", "third"]
+        assert list(ledger.to_dataframe()["mode"]) == ["realtime", "realtime"]  # version 5
 
     raw = open_raw(path)
     assert schema_version(raw) == SCHEMA_VERSION
@@ -138,3 +144,26 @@ def test_a_file_from_a_newer_version_is_refused_with_the_fix(tmp_path: Path) -> 
     assert str(path) in message
     assert f"schema version {SCHEMA_VERSION + 1}, newer than" in message
     assert "upgrade orchestify_nb" in message
+
+
+def test_the_version_five_fields_round_trip_through_records_and_frames(tmp_path: Path) -> None:
+    record = make_record(started_at=NOON, cost_usd=0.0)
+    record.run_id, record.step, record.mode = "loop-1", 2, "cache"
+    record.batch_job_id, record.user, record.project = "msgbatch_1", "ada", "invoices"
+    record.saved_usd, record.prompt_cache_saved_usd = 0.0279, 0.0045
+
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+        ledger.record(record)
+        (stored,) = ledger.records()
+        frame = ledger.to_dataframe()
+
+    assert stored == record
+    row = frame.iloc[0]
+    assert (row["run_id"], row["step"], row["mode"], row["batch_job_id"]) == (
+        "loop-1",
+        2,
+        "cache",
+        "msgbatch_1",
+    )
+    assert (row["user"], row["project"]) == ("ada", "invoices")
+    assert (row["saved_usd"], row["prompt_cache_saved_usd"]) == (0.0279, 0.0045)
