@@ -8,6 +8,7 @@ The SDK exception table lives next door, in ``_sdk_errors``.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import importlib
 import logging
 import os
@@ -39,6 +40,10 @@ from orchestify_nb.redaction import redact_url, split_url_credentials
 
 ClientT = TypeVar("ClientT")
 
+#: One import per SDK, shared by every event loop and thread that waits for it.
+_sdk_imports: dict[str, concurrent.futures.Future[ModuleType]] = {}
+_sdk_imports_lock = threading.Lock()
+
 
 def import_sdk(module: str, extra: str) -> ModuleType:
     """Import an optional SDK, or say exactly which extra to install."""
@@ -49,6 +54,34 @@ def import_sdk(module: str, extra: str) -> ModuleType:
             f"The {extra} provider needs the `{module}` package, which is not installed. "
             f'Install it with: pip install "orchestify_nb[{extra}]"'
         ) from error
+
+
+async def load_sdk(module: str, extra: str) -> ModuleType:
+    """Import an optional SDK in a worker thread, without ever blocking the caller's loop.
+
+    Every caller (concurrent first calls, the warm-up thread) waits on the same import: a
+    second caller that found the module half-imported in ``sys.modules`` and imported it
+    itself would block its loop on the import lock for the seconds the first one still needs.
+    A failed import is tried again by the next call (the user may install the extra meanwhile).
+    """
+    with _sdk_imports_lock:
+        future = _sdk_imports.get(module)
+        if future is None or (future.done() and future.exception() is not None):
+            future = concurrent.futures.Future()
+            _sdk_imports[module] = future
+            threading.Thread(
+                target=_import_into, args=(future, module, extra), name=f"import-{module}"
+            ).start()
+    if future.done():
+        return future.result()
+    return await asyncio.wrap_future(future)
+
+
+def _import_into(future: concurrent.futures.Future[ModuleType], module: str, extra: str) -> None:
+    try:
+        future.set_result(import_sdk(module, extra))
+    except BaseException as error:  # the waiting callers raise it
+        future.set_exception(error)
 
 
 def resolve_api_key(key: SecretStr | None, env_var: str | None) -> SecretStr | None:
@@ -270,8 +303,7 @@ class SDKClientProvider(HeaderSendingProvider):
     async def _prepare(self) -> None:
         """Import the SDK in a worker thread the first time (it takes a second or more, which
         would freeze a notebook's event loop), then build this loop's client."""
-        if self.sdk_module not in sys.modules:
-            await asyncio.to_thread(import_sdk, self.sdk_module, self.sdk_extra)
+        await load_sdk(self.sdk_module, self.sdk_extra)
         scrub_sdk_loggers()
         self._clients.get()
 
