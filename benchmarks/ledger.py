@@ -12,7 +12,7 @@ Run: ``.venv/bin/python benchmarks/ledger.py [--rows 1000000] [--calls 5000] [--
    Target ≤ 1 s. The rows are written with ``executemany`` beforehand, untimed; since that
    bypasses ``record()``, the first read seals their blocks, and is printed on its own (a
    one-off: what the first reader after a bulk insert or an upgrade from schema 1 pays). Also
-   printed: ``summary()`` straight from the ledger, and all 25 columns plus a groupby.
+   printed: ``summary()`` straight from the ledger, and every column plus a groupby.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from pathlib import Path
 
 from orchestify_nb.tokens import TokenCounts
 from orchestify_nb.usage.budgets import Budget
+from orchestify_nb.usage.columns import COLUMN_ORDER
 from orchestify_nb.usage.frames import SUMMARISED_COLUMNS, summarise
 from orchestify_nb.usage.ledger import Ledger
 from orchestify_nb.usage.record import UsageRecord
@@ -212,7 +213,11 @@ def main() -> None:
             assert int(table["calls"].sum()) == args.rows
 
         report("Ledger.summary(by=provider, model)", timings(args.runs, summary_only), args.rows)
-        report("to_dataframe() all 25 columns + groupby", timings(args.runs, full_frame), args.rows)
+        report(
+            f"to_dataframe() all {len(COLUMN_ORDER)} columns + groupby",
+            timings(args.runs, full_frame),
+            args.rows,
+        )
 
 
 if __name__ == "__main__":
