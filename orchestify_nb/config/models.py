@@ -38,6 +38,7 @@ from orchestify_nb.config.urls import check_url_characters, metadata_address_pro
 from orchestify_nb.pricing import ModelPrice
 from orchestify_nb.providers.anthropic_api import ANTHROPIC_API_VERSION, REFUSED_SAMPLING_SETTINGS
 from orchestify_nb.providers.catalog import PROVIDER_CLASSES, TYPE_ONLY_SETTINGS
+from orchestify_nb.usage.locations import check_ledger_url
 
 __all__ = [
     "PROVIDER_TYPES",
@@ -292,11 +293,27 @@ class LedgerConfig(_Section):
     ``ORCHESTIFY_LEDGER`` variable, else the user data directory."""
 
     path: str | None = None
+    #: A team ledger (``postgresql://user:password@host:5432/db``) or ``sqlite:///file``; the
+    #: password is a secret, shown nowhere (see ``usage/locations.py``).
+    url: SecretStr | None = None
 
     @field_validator("path")
     @classmethod
     def _expand_home(cls, value: str | None) -> str | None:
         return str(Path(value).expanduser()) if value and value != ":memory:" else value
+
+    @field_validator("url")
+    @classmethod
+    def _ledger_url(cls, value: SecretStr | None) -> SecretStr | None:
+        return check_ledger_url(value)
+
+    @field_serializer("url")
+    def _url_without_credentials(self, value: SecretStr | None) -> str | None:
+        return redact_url(value.get_secret_value()) if value else None
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            yield name, redact_url(value.get_secret_value()) if name == "url" and value else value
 
 
 class BudgetLimits(_Section):
@@ -341,6 +358,8 @@ class OrchestifyConfig(_Section):
     default_provider: str | None = None
     pricing: dict[str, ModelPrice] = Field(default_factory=dict)
     ledger: LedgerConfig | None = None
+    #: Recorded with every call (a team ledger groups by it); else the notebook's folder.
+    project: str | None = None
     budgets: BudgetsConfig | None = None
 
     _source: str | None = PrivateAttr(default=None)

@@ -50,6 +50,12 @@ def default_ledger_path(configured: str | os.PathLike[str] | None = None) -> str
     if from_env:
         return from_env
     if configured:
+        from orchestify_nb.usage.locations import SQLITE_SCHEME, is_database_url
+
+        if is_database_url(os.fspath(configured)) or os.fspath(configured).startswith(
+            SQLITE_SCHEME
+        ):
+            return os.fspath(configured)
         return os.fspath(Path(configured).expanduser())
     import platformdirs
 
@@ -105,7 +111,9 @@ def ledger_settings(config: UsageSettings | None) -> tuple[str, list[Budget]]:
     """The ledger file and budgets a config asks for (``ORCHESTIFY_LEDGER`` wins for the file)."""
     from orchestify_nb.usage.budgets import budgets_from_config
 
-    configured = config.ledger.path if config is not None and config.ledger else None
+    section = config.ledger if config is not None else None
+    url = section.url.get_secret_value() if section is not None and section.url else None
+    configured = url or (section.path if section is not None else None)
     budgets = budgets_from_config(config.budgets if config is not None else None)
     return default_ledger_path(configured), budgets
 
@@ -116,11 +124,16 @@ def configure_default_ledger(config: UsageSettings | None) -> Ledger:
     The session calls this when it loads a config. If the default ledger already writes that
     file it is kept and only its budgets change, so the spend already counted stays counted.
     """
+    from orchestify_nb.usage.locations import display_location
+
     global _default
     path, budgets = ledger_settings(config)
+    project = config.project if config is not None else None
     with _default_lock:
-        if _default is not None and _default.path == path:
+        if _default is not None and _default.path == display_location(path):
             _default.set_budgets(budgets)
+            _default.project = project
             return _default
         _default = open_or_fall_back(path, budgets)
+        _default.project = project
         return _default

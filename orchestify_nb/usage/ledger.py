@@ -25,6 +25,7 @@ from orchestify_nb.usage.budgets import (
     SpendTracker,
     warning_message,
 )
+from orchestify_nb.usage.identity import current_user, project_for
 from orchestify_nb.usage.periods import Moment, parse_moment
 from orchestify_nb.usage.record import UsageRecord
 from orchestify_nb.usage.reservations import BudgetReservation, refuse_unless_admitted
@@ -141,13 +142,18 @@ class Ledger:
         *,
         session_id: str | None = None,
         storage: LedgerStorage | None = None,
+        project: str | None = None,
     ) -> None:
         if storage is None:
             from orchestify_nb.usage import default_ledger_path
-            from orchestify_nb.usage.store import SQLiteStore
+            from orchestify_nb.usage.locations import open_store
 
-            storage = SQLiteStore(os.fspath(default_ledger_path() if path is None else path))
+            storage = open_store(os.fspath(default_ledger_path() if path is None else path))
         self._store = storage
+        #: The ``project`` of rows that carry none (config ``project:``; else the notebook's
+        #: folder).
+        self.project = project
+        self._user = current_user()
         self.session_id = session_id or current_session_id()
         self._budgets: tuple[Budget, ...] = tuple(budgets or ())
         self._tracker = SpendTracker(self._store, self.session_id)
@@ -166,7 +172,7 @@ class Ledger:
         from orchestify_nb.usage import ledger_settings
 
         path, budgets = ledger_settings(config)
-        return cls(path, budgets)
+        return cls(path, budgets, project=config.project if config is not None else None)
 
     @property
     def path(self) -> str:
@@ -178,14 +184,25 @@ class Ledger:
         record is then kept and written with the next call or ``flush()``."""
         if record.session_id is None:
             record.session_id = self.session_id
+        if record.user is None:
+            record.user = self._user
+        if record.project is None:
+            record.project = project_for(self.project, record.notebook_path)
         with self._store.lock:
             self._pending.append(record)
             self._fold(_write_pending(self._store, self._pending, self._quarantined))
 
-    def flush(self) -> None:
-        """Write records whose earlier write failed; raises ``LedgerError`` if it fails again."""
+    def flush(self, timeout: float = 10.0) -> None:
+        """Write records whose earlier write failed, and wait (up to ``timeout`` seconds) for a
+        store that writes in the background (a team ledger); raises ``LedgerError`` if a write
+        fails again or rows are still waiting (they are kept, not lost)."""
         with self._store.lock:
             self._fold(_write_pending(self._store, self._pending, self._quarantined))
+        if not self._store.sync(timeout):
+            raise LedgerError(
+                f"{len(self._store.unsent())} usage record(s) are still waiting for the ledger "
+                f"{self._store.path!r}; they are kept (spooled) and sent when it answers"
+            )
 
     @property
     def pending_count(self) -> int:
@@ -203,7 +220,7 @@ class Ledger:
             self._tracker.on_insert(position, record)
 
     def _unwritten(self) -> list[UsageRecord]:
-        return [*self._pending, *self._quarantined]
+        return [*self._pending, *self._quarantined, *self._store.unsent()]
 
     def close(self) -> None:
         """Write what is pending and release the file (the ledger is unusable afterwards)."""

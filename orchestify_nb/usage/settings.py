@@ -37,11 +37,20 @@ class BudgetSettings(Protocol):
     def warn_at(self) -> float: ...
 
 
+class Secret(Protocol):
+    """A value kept out of reprs (pydantic's ``SecretStr``)."""
+
+    def get_secret_value(self) -> str: ...
+
+
 class LedgerFileSettings(Protocol):
-    """The ``ledger:`` section."""
+    """The ``ledger:`` section: a file, or a URL (a team ledger)."""
 
     @property
     def path(self) -> str | None: ...
+
+    @property
+    def url(self) -> Secret | None: ...
 
 
 class UsageSettings(Protocol):
@@ -52,3 +61,6 @@ class UsageSettings(Protocol):
 
     @property
     def budgets(self) -> BudgetSettings | None: ...
+
+    @property
+    def project(self) -> str | None: ...

@@ -21,7 +21,7 @@ from orchestify_nb.usage.blocks import read_sealed, seal, seal_pending, unsealed
 from orchestify_nb.usage.record import UsageRecord
 from orchestify_nb.usage.scan import last_seq, read_rows, value_dtype
 from orchestify_nb.usage.storage import Filters, ProviderSpend, from_ns
-from orchestify_nb.usage.totals import TokenUsage
+from orchestify_nb.usage.totals import TokenUsage, totals_from_sums
 
 if TYPE_CHECKING:
     import numpy as np
@@ -64,20 +64,7 @@ def totals(store: SQLiteStore, filters: Filters) -> TokenUsage:
             f"FROM calls{where}",
             [_code(store, "error"), _code(store, "cancelled"), *params],
         ).fetchone()
-    return TokenUsage(
-        call_count=int(row[0]),
-        tokens=TokenCounts(
-            input=int(row[1]),
-            output=int(row[2]),
-            cache_read=int(row[4]),
-            cache_write=int(row[5]),
-            reasoning=int(row[6]),
-        ),
-        total_cost_usd=float(row[3]),
-        error_count=int(row[7]),
-        cancelled_count=int(row[8]),
-        unpriced_calls=int(row[9]),
-    )
+    return totals_from_sums(row)
 
 
 def cost_by_model(store: SQLiteStore, filters: Filters) -> list[tuple[str, float, int]]:

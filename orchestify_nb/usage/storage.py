@@ -184,4 +184,13 @@ class LedgerStorage(Protocol):
         """A number that changes whenever another process or connection stores rows."""
         ...
 
+    def unsent(self) -> list[UsageRecord]:
+        """Records ``write`` accepted that are not stored yet (a store that writes in the
+        background); budgets count them."""
+        ...
+
+    def sync(self, timeout: float) -> bool:
+        """Wait until every accepted record is stored; ``False`` if it took longer."""
+        ...
+
     def close(self) -> None: ...

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from orchestify_nb.tokens import TokenCounts, counts_of
 from orchestify_nb.usage.record import UsageRecord
 
-__all__ = ["TokenUsage"]
+__all__ = ["TokenUsage", "totals_from_sums"]
 
 
 @dataclass(slots=True)
@@ -57,3 +58,24 @@ class TokenUsage:
             cancelled_count=self.cancelled_count + other.cancelled_count,
             unpriced_calls=self.unpriced_calls + other.unpriced_calls,
         )
+
+
+def totals_from_sums(row: Sequence[object]) -> TokenUsage:
+    """Totals from one SQL row of sums, as both ledger stores select them: calls, input,
+    output, cost, cache read, cache write, reasoning, errors, cancelled, unpriced calls."""
+    numbers = [float(value) for value in row]  # type: ignore[arg-type]  # SQL numbers
+    calls, inputs, outputs, cost, read, written, reasoning, errors, cancelled, unpriced = numbers
+    return TokenUsage(
+        call_count=int(calls),
+        tokens=TokenCounts(
+            input=int(inputs),
+            output=int(outputs),
+            cache_read=int(read),
+            cache_write=int(written),
+            reasoning=int(reasoning),
+        ),
+        total_cost_usd=cost,
+        error_count=int(errors),
+        cancelled_count=int(cancelled),
+        unpriced_calls=int(unpriced),
+    )

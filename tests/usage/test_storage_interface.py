@@ -38,8 +38,8 @@ def test_nothing_above_the_storage_interface_reaches_the_sqlite_side() -> None:
         if usage_imports(module) & SQLITE_SIDE
     }
 
-    # The one exception: a Ledger given a path opens the SQLite store for it.
-    assert reaching == {"ledger": ["store"]}
+    # A Ledger given a path or URL opens its store through ``locations.open_store``.
+    assert reaching == {}
 
 
 def test_the_sqlite_store_implements_every_method_of_the_interface(tmp_path: Path) -> None:

@@ -1,0 +1,430 @@
+"""The team ledger: ``LedgerStorage`` on PostgreSQL, for many kernels spending one budget.
+
+Writing never waits for the database. ``write`` turns the record into its row and queues it
+(microseconds); one writer thread per store sends queued rows in batches, each batch one
+transaction. When the database cannot be reached, the writer appends rows to a local SQLite
+spool (``spool.py``) instead, says so once (one warning line), and keeps trying; when the
+database answers again the spool is flushed in order, then new rows go straight through again.
+No row is lost: a row leaves the spool only once the database has committed it, and ids are
+unique in the table, so a row sent twice is stored once.
+
+Until a row is committed, ``unsent()`` gives it to the budgets, so this process's own spend is
+never missed; other processes' spend is read from the database before each call
+(``spend_after``, one indexed query). During an outage the budgets work from the last known
+total plus this process's unsent rows (the warning says so).
+
+Reads go through a ``psycopg_pool.ConnectionPool``: a notebook reads from the main thread while
+budget checks read from the runtime's loop thread. Whole columns come by binary COPY
+(``postgres_reads``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from orchestify_nb.errors import MissingDependencyError
+from orchestify_nb.usage import postgres_reads
+from orchestify_nb.usage.postgres_schema import (
+    INSERT_LOCK,
+    SCHEMA,
+    SchemaTooNewError,
+    current_version,
+    migrate,
+)
+from orchestify_nb.usage.spool import Spool, default_spool_path
+from orchestify_nb.usage.storage import (
+    LABEL_FIELDS,
+    STORED_COLUMNS,
+    Filters,
+    LedgerError,
+    ProviderSpend,
+    RecordRejectedError,
+)
+from orchestify_nb.usage.store import Row, record_row
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg_pool import ConnectionPool
+
+    from orchestify_nb.usage.locations import LedgerLocation
+    from orchestify_nb.usage.record import UsageRecord
+    from orchestify_nb.usage.storage import Values
+    from orchestify_nb.usage.totals import TokenUsage
+
+logger = logging.getLogger("orchestify_nb.usage")
+
+#: Rows per insert transaction, and how long a connection attempt may take.
+BATCH_ROWS = 500
+CONNECT_TIMEOUT_S = 3
+#: How often the writer tries the database again during an outage.
+RETRY_INTERVAL_S = 0.5
+#: How long ``close`` waits for queued rows to reach the database (or the spool).
+CLOSE_WAIT_S = 30.0
+
+_LABEL_COLUMNS = tuple(f"{field}_label" for field in LABEL_FIELDS)
+_PLAIN_COLUMNS = tuple(column for column in STORED_COLUMNS if column not in _LABEL_COLUMNS)
+_INSERT_SQL = (
+    f"INSERT INTO {SCHEMA}.calls ({', '.join((*_PLAIN_COLUMNS, *_LABEL_COLUMNS))}) "
+    f"VALUES ({', '.join('%s' for _ in STORED_COLUMNS)}) ON CONFLICT (id) DO NOTHING"
+)
+
+
+def _import_psycopg() -> Any:
+    try:
+        import psycopg
+        import psycopg_pool  # noqa: F401
+    except ImportError as error:
+        raise MissingDependencyError(
+            "a PostgreSQL team ledger needs psycopg 3 and its pool: "
+            'pip install "orchestify_nb[postgres]"'
+        ) from error
+    return psycopg
+
+
+class _QuietPoolWarnings(logging.Filter):
+    """During an outage the pool warns at every reconnection attempt; the store announces the
+    outage once itself, so the pool's repeats are demoted to DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+def _connection_settings(location: LedgerLocation) -> tuple[str, dict[str, Any]]:
+    """The URL without its password, and the password as a separate connection argument (so
+    psycopg never puts it into a message)."""
+    parts = urlsplit(location.secret_url)
+    arguments: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_S}
+    if parts.password is not None:
+        arguments["password"] = unquote(parts.password)
+        host = parts.netloc.rpartition("@")[2]
+        user = parts.netloc.rpartition("@")[0].partition(":")[0]
+        parts = parts._replace(netloc=f"{user}@{host}")
+    return urlunsplit(parts), arguments
+
+
+class PostgresStore:
+    """One team ledger in PostgreSQL, shared by every kernel pointed at it."""
+
+    def __init__(self, location: LedgerLocation, *, spool_path: Path | None = None) -> None:
+        self._psycopg = _import_psycopg()
+        from psycopg_pool import ConnectionPool
+
+        logging.getLogger("psycopg.pool").addFilter(_QuietPoolWarnings())
+        self.location = location
+        self.path = location.display
+        self.lock = threading.RLock()
+        self._conninfo, self._arguments = _connection_settings(location)
+        self._labels: dict[str, int] = {}
+        self._version = 0
+        self._counter = 0
+        self._queue: deque[tuple[UsageRecord, Row]] = deque()
+        self._unsent: dict[str, UsageRecord] = {}
+        self._state = threading.Condition()
+        self._closing = False
+        self._outage = False
+        self._writer_connection: psycopg.Connection[Any] | None = None
+        self.spool = Spool(spool_path or default_spool_path(self.path))
+        self._spooling = len(self.spool) > 0  # a spool left by a kernel that died
+        try:
+            with self._connect() as connection:
+                self._version = migrate(connection)
+        except SchemaTooNewError as error:
+            self.spool.close()
+            raise LedgerError(f"cannot use the team ledger {self.path}: {error}") from None
+        except self._psycopg.Error as error:
+            self._start_outage(error)
+        self._pool: ConnectionPool[Any] = ConnectionPool(
+            self._conninfo,
+            kwargs=self._arguments,
+            min_size=1,
+            max_size=4,
+            open=False,
+            name=f"orchestify-ledger-{id(self)}",
+        )
+        self._pool.open(wait=False)
+        self._writer = threading.Thread(
+            target=self._write_loop, name="orchestify-team-ledger-writer", daemon=True
+        )
+        self._writer.start()
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        connection: psycopg.Connection[Any] = self._psycopg.connect(
+            self._conninfo, autocommit=True, **self._arguments
+        )
+        return connection
+
+    def _explain(self, error: BaseException) -> str:
+        """The error's text without any credential (psycopg may quote the conninfo)."""
+        return self.location.scrub(
+            str(error).strip().splitlines()[0] if str(error) else repr(error)
+        )
+
+    # ---------------------------------------------------------------------------------- outage
+    def _start_outage(self, error: BaseException) -> None:
+        with self._state:
+            if self._outage:
+                return
+            self._outage = self._spooling = True
+        logger.warning(
+            "the team ledger %s is unreachable (%s): calls go on, their rows wait in %s and are "
+            "sent when it is back; budgets work from the last known total",
+            self.path,
+            self._explain(error),
+            self.spool.path,
+        )
+
+    def _end_outage(self, flushed: int) -> None:
+        with self._state:
+            was_out, self._outage, self._spooling = self._outage, False, False
+        if was_out or flushed:
+            logger.info("the team ledger %s is back: %d spooled row(s) sent", self.path, flushed)
+
+    @property
+    def outage(self) -> bool:
+        """Whether the database was unreachable at the last attempt."""
+        return self._outage
+
+    # ---------------------------------------------------------------------------------- writing
+    def write(self, record: UsageRecord) -> int:
+        """Queue the record for the writer thread; returns 0 (its position is known only once
+        committed, and the budgets count it through ``unsent`` until then)."""
+        try:
+            row = record_row(record)
+        except Exception as error:  # the record's values, not the database
+            raise RecordRejectedError(
+                f"usage record {getattr(record, 'id', '?')!r} cannot be stored: "
+                f"{type(error).__name__}: {error}"
+            ) from error
+        with self._state:
+            if self._closing:
+                raise LedgerError(f"the team ledger {self.path} is closed")
+            self._unsent[record.id] = record
+            self._queue.append((record, row))
+            self._state.notify()
+        return 0
+
+    def unsent(self) -> list[UsageRecord]:
+        """Records this process wrote that the database has not committed yet (a copy)."""
+        with self._state:
+            return list(self._unsent.values())
+
+    def sync(self, timeout: float) -> bool:
+        """Wait until every queued row is committed; ``False`` if that took too long."""
+        deadline = time.monotonic() + timeout
+        with self._state:
+            self._state.notify_all()
+            while self._unsent:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._state.wait(min(left, 0.05))
+        return True
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._state:
+                while not self._queue and not self._closing and not self._spooling:
+                    self._state.wait()
+                batch = [self._queue.popleft() for _ in range(min(len(self._queue), BATCH_ROWS))]
+                closing, spooling = self._closing, self._spooling
+            if batch:
+                self._send_or_spool(batch, spooling)
+            if self._spooling and not self._flush_spool() and not closing:
+                time.sleep(RETRY_INTERVAL_S)
+            if closing and not batch:
+                with self._state:
+                    if not self._queue:
+                        break
+        if self._writer_connection is not None:
+            self._writer_connection.close()
+
+    def _send_or_spool(self, batch: list[tuple[UsageRecord, Row]], spooling: bool) -> None:
+        rows = [row for _, row in batch]
+        if not spooling:
+            try:
+                self._insert(rows)
+            except self._psycopg.OperationalError as error:
+                self._start_outage(error)
+            except self._psycopg.Error as error:  # a row the database refuses: spool, report
+                logger.error("the team ledger refused rows: %s", self._explain(error))
+                self._start_outage(error)
+            else:
+                self._committed(record.id for record, _ in batch)
+                return
+        self.spool.append(rows)
+
+    def _flush_spool(self) -> bool:
+        """Send the spool's rows, oldest first; ``True`` once it is empty."""
+        flushed = 0
+        try:
+            self._writer_connection_ready().execute("SELECT 1")  # is the database back?
+            while taken := self.spool.take(BATCH_ROWS):
+                rows = [row for _, row in taken]
+                self._insert(rows)
+                self.spool.drop(taken[-1][0])
+                flushed += len(rows)
+                self._committed(str(row.values[0]) for row in rows)
+        except self._psycopg.Error as error:
+            self._drop_writer_connection()
+            if flushed:
+                logger.info("sent %d spooled row(s) before %s", flushed, self._explain(error))
+            return False
+        with self._state:
+            if self._queue:  # rows queued meanwhile go after the spooled ones
+                batch = list(self._queue)
+                self._queue.clear()
+            else:
+                batch = []
+        if batch:
+            self.spool.append([row for _, row in batch])
+            return self._flush_spool()
+        self._end_outage(flushed)
+        return True
+
+    def _committed(self, ids: Iterator[str] | Any) -> None:
+        with self._state:
+            for record_id in ids:
+                self._unsent.pop(record_id, None)
+            self._state.notify_all()
+
+    def _drop_writer_connection(self) -> None:
+        if self._writer_connection is not None:
+            try:
+                self._writer_connection.close()
+            finally:
+                self._writer_connection = None
+
+    def _writer_connection_ready(self) -> psycopg.Connection[Any]:
+        """The writer's own connection, opened (and the schema migrated) when needed."""
+        if self._writer_connection is None or self._writer_connection.closed:
+            self._writer_connection = self._connect()
+            if self._version == 0 or current_version(self._writer_connection) == 0:
+                self._version = migrate(self._writer_connection)
+        return self._writer_connection
+
+    def _insert(self, rows: list[Row]) -> None:
+        """One transaction; under the insert lock so ``seq`` follows commit order."""
+        connection = self._writer_connection_ready()
+        try:
+            codes = self._label_codes(connection, {t for row in rows for t in row.labels if t})
+            params = [
+                (*row.values, *(codes[text] if text else None for text in row.labels))
+                for row in rows
+            ]
+            with connection.transaction():
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", (INSERT_LOCK,))
+                with connection.cursor() as cursor:
+                    cursor.executemany(_INSERT_SQL, params)
+        except self._psycopg.OperationalError:
+            self._drop_writer_connection()
+            raise
+
+    def _label_codes(self, connection: psycopg.Connection[Any], texts: set[str]) -> dict[str, int]:
+        missing = [text for text in texts if text not in self._labels]
+        if missing:
+            connection.execute(
+                f"INSERT INTO {SCHEMA}.labels (text) SELECT unnest(%s::text[]) "
+                "ON CONFLICT (text) DO NOTHING",
+                (missing,),
+            )
+            for code, text in connection.execute(
+                f"SELECT id, text FROM {SCHEMA}.labels WHERE text = ANY(%s)", (missing,)
+            ).fetchall():
+                self._labels[text] = int(code)
+        return self._labels
+
+    # ---------------------------------------------------------------------------------- reading
+    @contextmanager
+    def _reading(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection (during an outage, a fresh one); an unreachable database is a
+        ``LedgerError`` saying so."""
+        try:
+            if self._outage:  # a connection of its own, so the error says what is wrong
+                with self._connect() as connection:
+                    yield connection
+            else:
+                with self._pool.connection(timeout=CONNECT_TIMEOUT_S) as connection:
+                    yield connection
+        except (self._psycopg.Error, self._pool_timeout()) as error:
+            raise LedgerError(
+                f"cannot read the team ledger {self.path}: {self._explain(error)}. Calls still "
+                "run and their rows are kept until it is back; check the server and the URL in "
+                "`ledger: {url: ...}` or ORCHESTIFY_LEDGER"
+            ) from None
+
+    @staticmethod
+    def _pool_timeout() -> type[Exception]:
+        from psycopg_pool import PoolTimeout
+
+        return PoolTimeout
+
+    def schema_version(self) -> int:
+        return self._version
+
+    def row_count(self) -> int:
+        with self._reading() as connection:
+            row = connection.execute(f"SELECT count(*) FROM {SCHEMA}.calls").fetchone()
+        return int(row[0]) if row else 0
+
+    def totals(self, filters: Filters) -> TokenUsage:
+        with self._reading() as connection:
+            return postgres_reads.totals(connection, filters)
+
+    def cost_by_model(self, filters: Filters) -> list[tuple[str, float, int]]:
+        with self._reading() as connection:
+            return postgres_reads.cost_by_model(connection, filters)
+
+    def read_records(self, filters: Filters, limit: int | None) -> list[UsageRecord]:
+        labels = self.labels()
+        with self._reading() as connection:
+            return postgres_reads.read_records(connection, filters, limit, labels)
+
+    def read_columns(self, filters: Filters, columns: Sequence[str]) -> dict[str, Values]:
+        with self._reading() as connection:
+            return postgres_reads.read_columns(connection, filters, columns)
+
+    def labels(self) -> dict[int, str]:
+        with self._reading() as connection:
+            rows = connection.execute(f"SELECT id, text FROM {SCHEMA}.labels").fetchall()
+        return {int(code): str(text) for code, text in rows}
+
+    def spend_after(self, position: int, day_start_ns: int, session_id: str) -> list[ProviderSpend]:
+        """Spend committed after ``position``; nothing new while the database is unreachable
+        (budgets then work from the last known total, as the outage warning says)."""
+        if self._outage:
+            return []
+        try:
+            with self._pool.connection(timeout=CONNECT_TIMEOUT_S) as connection:
+                return postgres_reads.spend_after(connection, position, day_start_ns, session_id)
+        except (self._psycopg.Error, self._pool_timeout()) as error:
+            self._start_outage(error)
+            return []
+
+    def change_counter(self) -> int:
+        """Always new: other kernels' spend is read before every call (one indexed query)."""
+        self._counter += 1
+        return self._counter
+
+    def close(self) -> None:
+        """Send what is queued (or spool it), stop the writer, close the connections."""
+        with self._state:
+            if self._closing:
+                return
+            self._closing = True
+            self._state.notify_all()
+        self._writer.join(CLOSE_WAIT_S)
+        self._pool.close()
+        self.spool.close()
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.path!r})"
