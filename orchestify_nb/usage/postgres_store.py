@@ -64,6 +64,9 @@ logger = logging.getLogger("orchestify_nb.usage")
 #: Rows per insert transaction, and how long a connection attempt may take.
 BATCH_ROWS = 500
 CONNECT_TIMEOUT_S = 3
+#: How long a budget check before a call may wait for a pooled connection: the first check
+#: after the database went away waits this long once, then the outage is known and none wait.
+BUDGET_READ_TIMEOUT_S = 0.3
 #: How often the writer tries the database again during an outage.
 RETRY_INTERVAL_S = 0.5
 #: How long ``close`` waits for queued rows to reach the database (or the spool).
@@ -148,6 +151,7 @@ class PostgresStore:
             kwargs=self._arguments,
             min_size=1,
             max_size=4,
+            check=ConnectionPool.check_connection,  # after a restart, not a dead connection
             open=False,
             name=f"orchestify-ledger-{id(self)}",
         )
@@ -404,7 +408,7 @@ class PostgresStore:
         if self._outage:
             return []
         try:
-            with self._pool.connection(timeout=CONNECT_TIMEOUT_S) as connection:
+            with self._pool.connection(timeout=BUDGET_READ_TIMEOUT_S) as connection:
                 return postgres_reads.spend_after(connection, position, day_start_ns, session_id)
         except (self._psycopg.Error, self._pool_timeout()) as error:
             self._start_outage(error)
