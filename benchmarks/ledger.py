@@ -149,12 +149,17 @@ def report(label: str, times: list[float], rows: int) -> None:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_arguments(doc: str) -> argparse.Namespace:
+    """``--rows``, ``--calls`` and ``--runs``, shared with ``team_ledger.py``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--calls", type=int, default=5_000)
     parser.add_argument("--runs", type=int, default=5, help="frame timings: runs of each")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_arguments(__doc__)
     with tempfile.TemporaryDirectory() as directory:
         folder = Path(directory)
         record_ms = bench_record(folder, args.calls)

@@ -12,6 +12,7 @@ Filters are pushed into the SQL ``WHERE``, so only matching rows travel.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
     from orchestify_nb.usage.storage import Values
 
     Connection = psycopg.Connection[tuple[Any, ...]]
+
+#: Rows below which a read is not split over parallel connections.
+SPLIT_ROWS = 200_000
 
 _HEADER = b"PGCOPY\n\xff\r\n\x00"
 _CALLS = f"{SCHEMA}.calls"
@@ -84,27 +88,61 @@ def _select(column: str) -> str:
     return f"coalesce({column}, {null})::int8"
 
 
-def read_columns(
-    connection: Connection, filters: Filters, columns: Sequence[str]
-) -> dict[str, Values]:
-    """The stored ``columns`` of the matching rows, in commit (``seq``) order."""
-    import numpy as np
+def row_count(connection: Connection) -> int:
+    row = connection.execute(f"SELECT count(*) FROM {_CALLS}").fetchone()
+    return int(row[0]) if row else 0
 
-    clause = where(filters, label_codes(connection, filters))
-    numeric = [column for column in columns if column != "id"]
-    values: dict[str, Values] = {}
-    if numeric:
-        query = (
-            f"SELECT {', '.join(_select(c) for c in numeric)} FROM {_CALLS}{clause} ORDER BY seq"
-        )
-        values.update(_binary_columns(connection, query, numeric))
+
+def labels(connection: Connection) -> dict[int, str]:
+    rows = connection.execute(f"SELECT id, text FROM {SCHEMA}.labels").fetchall()
+    return {int(code): str(text) for code, text in rows}
+
+
+def seq_ranges(connection: Connection, parts: int) -> list[tuple[int, int]]:
+    """``(after, last)`` ranges of ``seq`` splitting the table into about equal parts (one
+    part for a small table; from the index, not a scan)."""
+    row = connection.execute(
+        f"SELECT coalesce(min(seq), 1) - 1, coalesce(max(seq), 0) FROM {_CALLS}"
+    ).fetchone()
+    first, last = (int(row[0]), int(row[1])) if row else (0, 0)
+    if last - first < SPLIT_ROWS:
+        return [(first, last)]
+    cuts = [first + (last - first) * index // parts for index in range(parts)] + [last]
+    return list(itertools.pairwise(cuts))
+
+
+def read_columns(
+    connection: Connection,
+    filters: Filters,
+    codes: dict[str, list[int]],
+    columns: Sequence[str],
+    bounds: tuple[int, int],
+) -> dict[str, Values]:
+    """The stored ``columns`` (and ``started_at_ns``) of the matching rows with ``seq`` in
+    ``(after, last]``, in commit order."""
+    clause = where(filters, codes)
+    clause += f"{' AND' if clause else ' WHERE'} seq > {int(bounds[0])} AND seq <= {int(bounds[1])}"
+    numeric = list(dict.fromkeys([*(c for c in columns if c != "id"), "started_at_ns"]))
+    query = f"SELECT {', '.join(_select(c) for c in numeric)} FROM {_CALLS}{clause} ORDER BY seq"
+    values = _binary_columns(connection, query, numeric)
     if "id" in columns:
         values["id"] = _ids(connection, f"SELECT id FROM {_CALLS}{clause} ORDER BY seq")
-    return (
-        {column: values[column] for column in columns}
-        if columns
-        else {"id": np.empty(0, dtype=object)}
-    )
+    return values
+
+
+def oldest_first(parts: Sequence[dict[str, Values]], columns: Sequence[str]) -> dict[str, Values]:
+    """The parts joined, ordered by ``started_at`` (stable, so commit order breaks ties)."""
+    import numpy as np
+
+    joined = {
+        column: np.concatenate([part[column] for part in parts])
+        for column in dict.fromkeys([*columns, "started_at_ns"])
+    }
+    started = joined["started_at_ns"]
+    if started.size and not bool(np.all(started[1:] >= started[:-1])):
+        order = np.argsort(started, kind="stable")
+        return {column: joined[column][order] for column in columns}
+    return {column: joined[column] for column in columns}
 
 
 def _copy_bytes(connection: Connection, query: str, options: str) -> bytes:

@@ -24,10 +24,9 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from orchestify_nb.errors import MissingDependencyError
@@ -59,7 +58,11 @@ if TYPE_CHECKING:
     from orchestify_nb.usage.storage import Values
     from orchestify_nb.usage.totals import TokenUsage
 
+    Connection = psycopg.Connection[Any]
+
 logger = logging.getLogger("orchestify_nb.usage")
+
+T = TypeVar("T")
 
 #: Rows per insert transaction, and how long a connection attempt may take.
 BATCH_ROWS = 500
@@ -67,6 +70,8 @@ CONNECT_TIMEOUT_S = 3
 #: How long a budget check before a call may wait for a pooled connection: the first check
 #: after the database went away waits this long once, then the outage is known and none wait.
 BUDGET_READ_TIMEOUT_S = 0.3
+#: Parallel connections (and ranges of rows) a big ``read_columns`` is split into.
+READ_PARTS = 2
 #: How often the writer tries the database again during an outage.
 RETRY_INTERVAL_S = 0.5
 #: How long ``close`` waits for queued rows to reach the database (or the spool).
@@ -151,7 +156,6 @@ class PostgresStore:
             kwargs=self._arguments,
             min_size=1,
             max_size=4,
-            check=ConnectionPool.check_connection,  # after a restart, not a dead connection
             open=False,
             name=f"orchestify-ledger-{id(self)}",
         )
@@ -348,17 +352,22 @@ class PostgresStore:
         return self._labels
 
     # ---------------------------------------------------------------------------------- reading
-    @contextmanager
-    def _reading(self) -> Iterator[psycopg.Connection[Any]]:
-        """A pooled connection (during an outage, a fresh one); an unreachable database is a
-        ``LedgerError`` saying so."""
+    def _read(self, task: Callable[[Connection], T], timeout: float = CONNECT_TIMEOUT_S) -> T:
+        """``task`` on a pooled connection (during an outage, a fresh one, so the error says
+        what is wrong). A pooled connection the server dropped (it restarted) is replaced
+        once; an unreachable database is a ``LedgerError`` saying so."""
         try:
-            if self._outage:  # a connection of its own, so the error says what is wrong
+            if self._outage:
                 with self._connect() as connection:
-                    yield connection
-            else:
-                with self._pool.connection(timeout=CONNECT_TIMEOUT_S) as connection:
-                    yield connection
+                    return task(connection)
+            for attempt in (1, 2):
+                with self._pool.connection(timeout=timeout) as connection:
+                    try:
+                        return task(connection)
+                    except self._psycopg.OperationalError:
+                        if attempt == 2 or not connection.broken:
+                            raise
+            raise AssertionError("unreachable")  # the loop returns or raises
         except (self._psycopg.Error, self._pool_timeout()) as error:
             raise LedgerError(
                 f"cannot read the team ledger {self.path}: {self._explain(error)}. Calls still "
@@ -376,31 +385,46 @@ class PostgresStore:
         return self._version
 
     def row_count(self) -> int:
-        with self._reading() as connection:
-            row = connection.execute(f"SELECT count(*) FROM {SCHEMA}.calls").fetchone()
-        return int(row[0]) if row else 0
+        return self._read(postgres_reads.row_count)
 
     def totals(self, filters: Filters) -> TokenUsage:
-        with self._reading() as connection:
-            return postgres_reads.totals(connection, filters)
+        return self._read(lambda connection: postgres_reads.totals(connection, filters))
 
     def cost_by_model(self, filters: Filters) -> list[tuple[str, float, int]]:
-        with self._reading() as connection:
-            return postgres_reads.cost_by_model(connection, filters)
+        return self._read(lambda connection: postgres_reads.cost_by_model(connection, filters))
 
     def read_records(self, filters: Filters, limit: int | None) -> list[UsageRecord]:
         labels = self.labels()
-        with self._reading() as connection:
-            return postgres_reads.read_records(connection, filters, limit, labels)
+        return self._read(
+            lambda connection: postgres_reads.read_records(connection, filters, limit, labels)
+        )
 
     def read_columns(self, filters: Filters, columns: Sequence[str]) -> dict[str, Values]:
-        with self._reading() as connection:
-            return postgres_reads.read_columns(connection, filters, columns)
+        """Oldest first (by ``started_at``, then commit order), which is the order a frame
+        wants: kernels commit their calls a little out of start order. Big reads are split
+        into ``READ_PARTS`` ranges of rows read over parallel connections (the server then
+        uses more than one core)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        codes = self._read(lambda connection: postgres_reads.label_codes(connection, filters))
+        ranges = self._read(lambda connection: postgres_reads.seq_ranges(connection, READ_PARTS))
+
+        def part(bounds: tuple[int, int]) -> dict[str, Values]:
+            return self._read(
+                lambda connection: postgres_reads.read_columns(
+                    connection, filters, codes, columns, bounds
+                )
+            )
+
+        if len(ranges) > 1:
+            with ThreadPoolExecutor(len(ranges)) as pool:
+                parts = list(pool.map(part, ranges))
+        else:
+            parts = [part(bounds) for bounds in ranges]
+        return postgres_reads.oldest_first(parts, columns)
 
     def labels(self) -> dict[int, str]:
-        with self._reading() as connection:
-            rows = connection.execute(f"SELECT id, text FROM {SCHEMA}.labels").fetchall()
-        return {int(code): str(text) for code, text in rows}
+        return self._read(postgres_reads.labels)
 
     def spend_after(self, position: int, day_start_ns: int, session_id: str) -> list[ProviderSpend]:
         """Spend committed after ``position``; nothing new while the database is unreachable
@@ -408,9 +432,13 @@ class PostgresStore:
         if self._outage:
             return []
         try:
-            with self._pool.connection(timeout=BUDGET_READ_TIMEOUT_S) as connection:
-                return postgres_reads.spend_after(connection, position, day_start_ns, session_id)
-        except (self._psycopg.Error, self._pool_timeout()) as error:
+            return self._read(
+                lambda connection: postgres_reads.spend_after(
+                    connection, position, day_start_ns, session_id
+                ),
+                BUDGET_READ_TIMEOUT_S,
+            )
+        except LedgerError as error:
             self._start_outage(error)
             return []
 
