@@ -120,8 +120,26 @@ def read_columns(
 ) -> dict[str, Values]:
     """The stored ``columns`` (and ``started_at_ns``) of the matching rows with ``seq`` in
     ``(after, last]``, in commit order."""
+    return read_rows(
+        connection,
+        filters,
+        codes,
+        columns,
+        f"seq > {int(bounds[0])} AND seq <= {int(bounds[1])}",
+    )
+
+
+def read_rows(
+    connection: Connection,
+    filters: Filters,
+    codes: dict[str, list[int]],
+    columns: Sequence[str],
+    condition: str,
+) -> dict[str, Values]:
+    """The stored ``columns`` (and ``started_at_ns``) of the matching rows that also meet
+    ``condition`` (SQL on ``seq``, built from integers), in commit order."""
     clause = where(filters, codes)
-    clause += f"{' AND' if clause else ' WHERE'} seq > {int(bounds[0])} AND seq <= {int(bounds[1])}"
+    clause += f"{' AND' if clause else ' WHERE'} {condition}"
     numeric = list(dict.fromkeys([*(c for c in columns if c != "id"), "started_at_ns"]))
     query = f"SELECT {', '.join(_select(c) for c in numeric)} FROM {_CALLS}{clause} ORDER BY seq"
     values = _binary_columns(connection, query, numeric)

@@ -75,8 +75,33 @@ _V1 = [
     LEFT JOIN {SCHEMA}.labels t ON t.id = c.tag_label""",
 ]
 
+#: ``seq`` numbers per block: block ``b`` holds the rows with ``seq`` in ``(b * BLOCK_SEQS,
+#: (b + 1) * BLOCK_SEQS]``. Part of the schema (its triggers use it): never change.
+BLOCK_SEQS = 65536
+
+#: Version 2: sealed blocks (``postgres_blocks``).
+_V2 = [
+    f"""CREATE TABLE {SCHEMA}.blocks (block bigint PRIMARY KEY, rows integer NOT NULL,
+        min_started_ns bigint, max_started_ns bigint)""",
+    f"""CREATE TABLE {SCHEMA}.block_columns (
+        block bigint NOT NULL REFERENCES {SCHEMA}.blocks ON DELETE CASCADE,
+        name text NOT NULL, data bytea NOT NULL, PRIMARY KEY (block, name))""",
+    f"""CREATE FUNCTION {SCHEMA}.drop_block() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP <> 'INSERT' THEN
+            DELETE FROM {SCHEMA}.blocks WHERE block = (OLD.seq - 1) / {BLOCK_SEQS};
+        END IF;
+        IF TG_OP <> 'DELETE' THEN
+            DELETE FROM {SCHEMA}.blocks WHERE block = (NEW.seq - 1) / {BLOCK_SEQS};
+        END IF;
+        RETURN NULL;
+    END $$""",
+    f"""CREATE TRIGGER calls_change_drops_block AFTER INSERT OR UPDATE OR DELETE
+        ON {SCHEMA}.calls FOR EACH ROW EXECUTE FUNCTION {SCHEMA}.drop_block()""",
+]
+
 #: ``MIGRATIONS[i]`` takes the schema from version ``i`` to ``i + 1``.
-MIGRATIONS: list[list[str]] = [_V1]
+MIGRATIONS: list[list[str]] = [_V1, _V2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -20,6 +20,7 @@ budget checks read from the runtime's loop thread. Whole columns come by binary 
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -30,8 +31,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from orchestify_nb.errors import MissingDependencyError
-from orchestify_nb.usage import postgres_reads
+from orchestify_nb.usage import postgres_blocks, postgres_reads
 from orchestify_nb.usage.postgres_schema import (
+    BLOCK_SEQS,
     INSERT_LOCK,
     SCHEMA,
     SchemaTooNewError,
@@ -153,7 +155,7 @@ class PostgresStore:
             self._start_outage(error)
         self._pool: ConnectionPool[Any] = ConnectionPool(
             self._conninfo,
-            kwargs=self._arguments,
+            kwargs={**self._arguments, "autocommit": True},  # a read is one round trip
             min_size=1,
             max_size=4,
             open=False,
@@ -407,6 +409,9 @@ class PostgresStore:
         from concurrent.futures import ThreadPoolExecutor
 
         codes = self._read(lambda connection: postgres_reads.label_codes(connection, filters))
+        if not codes:  # no label filter: sealed blocks, then the newest rows
+            self._seal_complete_blocks()
+            return self._read(lambda connection: _from_blocks(connection, filters, columns))
         ranges = self._read(lambda connection: postgres_reads.seq_ranges(connection, READ_PARTS))
 
         def part(bounds: tuple[int, int]) -> dict[str, Values]:
@@ -422,6 +427,16 @@ class PostgresStore:
         else:
             parts = [part(bounds) for bounds in ranges]
         return postgres_reads.oldest_first(parts, columns)
+
+    def _seal_complete_blocks(self) -> None:
+        """Seal the blocks whose rows are all committed; if this role may not write, or the
+        database says no, their rows are simply read by COPY."""
+        try:
+            blocks = self._read(postgres_blocks.complete_unsealed)
+            for block in blocks:
+                self._read(functools.partial(_seal, block=block))
+        except LedgerError as error:
+            logger.info("could not seal team ledger blocks (%s); reading rows", error)
 
     def labels(self) -> dict[int, str]:
         return self._read(postgres_reads.labels)
@@ -460,3 +475,34 @@ class PostgresStore:
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.path!r})"
+
+
+def _seal(connection: Connection, block: int) -> None:
+    span = f"seq > {block * BLOCK_SEQS} AND seq <= {(block + 1) * BLOCK_SEQS}"
+    values = postgres_reads.read_rows(connection, Filters(), {}, STORED_COLUMNS, span)
+    postgres_blocks.seal(connection, block, values)
+
+
+def _from_blocks(
+    connection: Connection, filters: Filters, columns: Sequence[str]
+) -> dict[str, Values]:
+    """Sealed blocks in the time window and the rows outside every sealed block, from one
+    snapshot, oldest first."""
+    import numpy as np
+
+    needed = list(dict.fromkeys([*columns, "started_at_ns"]))
+    with connection.transaction():
+        connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        every, wanted = postgres_blocks.sealed(connection, filters)
+        parts = postgres_blocks.read(connection, wanted, needed)
+        rest = postgres_reads.read_rows(
+            connection, filters, {}, columns, postgres_blocks.unsealed_clause(every)
+        )
+    if filters.since_ns is not None or filters.until_ns is not None:
+        since = filters.since_ns if filters.since_ns is not None else -(2**63)
+        until = filters.until_ns if filters.until_ns is not None else 2**63 - 1
+        for index, part in enumerate(parts):
+            started = part["started_at_ns"]
+            keep = np.logical_and(started >= since, started < until)
+            parts[index] = {column: values[keep] for column, values in part.items()}
+    return postgres_reads.oldest_first([*parts, rest], columns)

@@ -53,7 +53,7 @@ def test_postgres_store_implements_every_method_of_the_interface(postgres: Postg
     try:
         assert isinstance(store, PostgresStore)
         assert all(hasattr(store, name) for name in wanted), wanted
-        assert store.schema_version() == 1
+        assert store.schema_version() == 2
     finally:
         store.close()
 
