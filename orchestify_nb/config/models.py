@@ -335,6 +335,9 @@ class BudgetsConfig(BudgetLimits):
 
     providers: dict[str, BudgetLimits] = Field(default_factory=dict)
     warn_at: float = Field(default=0.8, gt=0.0, le=1.0)
+    #: ``team``: every row of the ledger counts (a team ledger's shared total); ``per_user``:
+    #: only this user's (``JUPYTERHUB_USER``, else the OS user).
+    scope: Literal["team", "per_user"] = "team"
 
     @property
     def overall(self) -> BudgetLimits:

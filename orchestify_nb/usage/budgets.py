@@ -14,12 +14,15 @@ from datetime import UTC, datetime, time
 from typing import TYPE_CHECKING, Literal
 
 from orchestify_nb.usage.record import UsageRecord
-from orchestify_nb.usage.storage import LedgerStorage, to_ns
+from orchestify_nb.usage.storage import LedgerStorage, ProviderSpend, to_ns
 
 if TYPE_CHECKING:
     from orchestify_nb.usage.settings import BudgetSettings
 
 BudgetPeriod = Literal["day", "session", "total"]
+#: Whose spend counts: everyone's in the ledger (a team ledger: the whole team), or only the
+#: spend of the user this kernel runs for.
+BudgetScope = Literal["team", "per_user"]
 BudgetState = Literal["ok", "warning", "exceeded"]
 
 #: Default share of a budget after which a ``BudgetWarning`` is shown (once per budget, session).
@@ -35,19 +38,24 @@ class Budget:
     """At most ``limit_usd`` per ``period`` for one provider (``provider_id``), or for all.
 
     ``day`` is the UTC calendar day; ``session`` is this kernel (process) since it started.
-    A ``BudgetWarning`` is shown once ``warn_at`` of the limit is spent.
+    A ``BudgetWarning`` is shown once ``warn_at`` of the limit is spent. ``scope="per_user"``
+    counts only the spend of this kernel's user (``JUPYTERHUB_USER``, else the OS user), so
+    each student of a class gets the limit; ``"team"`` counts every row of the ledger.
     """
 
     limit_usd: float
     period: BudgetPeriod = "total"
     provider_id: str | None = None
     warn_at: float = WARNING_FRACTION
+    scope: BudgetScope = "team"
 
     def __post_init__(self) -> None:
         if self.period not in ("day", "session", "total"):
             raise ValueError(
                 f"budget period must be 'day', 'session' or 'total', not {self.period!r}"
             )
+        if self.scope not in ("team", "per_user"):
+            raise ValueError(f"budget scope must be 'team' or 'per_user', not {self.scope!r}")
         if not self.limit_usd >= 0:
             raise ValueError(
                 f"budget limit_usd must be a non-negative number, not {self.limit_usd!r}"
@@ -60,7 +68,8 @@ class Budget:
         """``"the daily budget for provider 'claude'"``, ``"the overall total budget"``..."""
         adjective = {"day": "daily", "session": "per-session", "total": "total"}[self.period]
         scope = f"for provider {self.provider_id!r}" if self.provider_id else "across all providers"
-        return f"the {adjective} budget {scope}"
+        whose = " per user" if self.scope == "per_user" and self.period != "session" else ""
+        return f"the {adjective} budget{whose} {scope}"
 
     def window(self) -> str:
         return {"day": "today (UTC)", "session": "in this session", "total": "in total"}[
@@ -109,7 +118,7 @@ def budgets_from_config(config: BudgetSettings | None) -> list[Budget]:
             ("total", limits.total),
         )
         budgets.extend(
-            Budget(limit, period, provider_id, warn_at=config.warn_at)
+            Budget(limit, period, provider_id, warn_at=config.warn_at, scope=config.scope)
             for period, limit in periods
             if limit is not None
         )
@@ -170,15 +179,22 @@ class _Spend:
     total: dict[str, float] = field(default_factory=dict)
     day: dict[str, float] = field(default_factory=dict)
     session: dict[str, float] = field(default_factory=dict)
+    user_total: dict[str, float] = field(default_factory=dict)
+    user_day: dict[str, float] = field(default_factory=dict)
 
-    def add(self, provider_id: str, cost: float, *, today: bool, this_session: bool) -> None:
-        self.total[provider_id] = self.total.get(provider_id, 0.0) + cost
-        if today:
-            self.day[provider_id] = self.day.get(provider_id, 0.0) + cost
-        if this_session:
-            self.session[provider_id] = self.session.get(provider_id, 0.0) + cost
+    def add(self, row: ProviderSpend) -> None:
+        for amounts, cost in (
+            (self.total, row.total_usd),
+            (self.day, row.today_usd),
+            (self.session, row.session_usd),
+            (self.user_total, row.user_usd),
+            (self.user_day, row.user_today_usd),
+        ):
+            amounts[row.provider_id] = amounts.get(row.provider_id, 0.0) + cost
 
-    def of(self, period: BudgetPeriod) -> dict[str, float]:
+    def of(self, period: BudgetPeriod, scope: BudgetScope) -> dict[str, float]:
+        if scope == "per_user" and period != "session":  # a session is one user's already
+            return self.user_day if period == "day" else self.user_total
         return {"day": self.day, "session": self.session, "total": self.total}[period]
 
 
@@ -188,9 +204,10 @@ class SpendTracker:
     Must be used under the store's lock.
     """
 
-    def __init__(self, store: LedgerStorage, session_id: str) -> None:
+    def __init__(self, store: LedgerStorage, session_id: str, user: str | None = None) -> None:
         self._store = store
         self._session_id = session_id
+        self._user = user
         self._spend = _Spend()
         self._day_start_ns = -1
         self._synced_position = 0
@@ -200,7 +217,7 @@ class SpendTracker:
     def spent(self, budget: Budget, pending: Iterable[UsageRecord] = ()) -> float:
         """Spent against ``budget``, including rows still waiting to be written."""
         self._refresh_if_needed()
-        amounts = self._spend.of(budget.period)
+        amounts = self._spend.of(budget.period, budget.scope)
         if budget.provider_id is None:
             spent = sum(amounts.values())
         else:
@@ -210,6 +227,7 @@ class SpendTracker:
                 record.cost_usd
                 and budget.applies_to(record.provider_id)
                 and self._in_period(record, budget.period)
+                and (budget.scope == "team" or record.user in (None, self._user))
             ):
                 spent += record.cost_usd
         return spent
@@ -223,11 +241,18 @@ class SpendTracker:
             return
         self._synced_position = position
         if record.cost_usd:
+            cost, today = record.cost_usd, self._in_period(record, "day")
+            mine = record.user in (None, self._user)
             self._spend.add(
-                record.provider_id,
-                record.cost_usd,
-                today=self._in_period(record, "day"),
-                this_session=True,
+                ProviderSpend(
+                    record.provider_id,
+                    cost,
+                    cost if today else 0.0,
+                    cost,
+                    position,
+                    cost if mine else 0.0,
+                    cost if mine and today else 0.0,
+                )
             )
 
     def _in_period(self, record: UsageRecord, period: BudgetPeriod) -> bool:
@@ -245,13 +270,9 @@ class SpendTracker:
         version = self._store.change_counter()
         if not self._stale and version == self._synced_version:
             return
-        spend = self._spend
         for row in self._store.spend_after(
-            self._synced_position, self._day_start_ns, self._session_id
+            self._synced_position, self._day_start_ns, self._session_id, self._user
         ):
-            provider_id = row.provider_id
-            spend.total[provider_id] = spend.total.get(provider_id, 0.0) + row.total_usd
-            spend.day[provider_id] = spend.day.get(provider_id, 0.0) + row.today_usd
-            spend.session[provider_id] = spend.session.get(provider_id, 0.0) + row.session_usd
+            self._spend.add(row)
             self._synced_position = max(self._synced_position, row.last_position)
         self._synced_version, self._stale = version, False

@@ -156,7 +156,7 @@ class Ledger:
         self._user = current_user()
         self.session_id = session_id or current_session_id()
         self._budgets: tuple[Budget, ...] = tuple(budgets or ())
-        self._tracker = SpendTracker(self._store, self.session_id)
+        self._tracker = SpendTracker(self._store, self.session_id, self._user)
         self._warned: set[Budget] = set()
         self._pending: list[UsageRecord] = []
         self._quarantined: list[UsageRecord] = []

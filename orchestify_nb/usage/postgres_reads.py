@@ -282,19 +282,20 @@ def read_records(
 
 
 def spend_after(
-    connection: Connection, position: int, day_start_ns: int, session_id: str
+    connection: Connection, position: int, day_start_ns: int, session_id: str, user: str | None
 ) -> list[ProviderSpend]:
     """Spend per provider in the rows committed after ``position`` (see postgres_schema)."""
     rows = connection.execute(
         "SELECT p.text, coalesce(sum(c.cost_usd), 0), "
-        "coalesce(sum(c.cost_usd) FILTER (WHERE c.started_at_ns >= %s), 0), "
-        "coalesce(sum(c.cost_usd) FILTER (WHERE s.text = %s), 0), max(c.seq) "
+        "coalesce(sum(c.cost_usd) FILTER (WHERE c.started_at_ns >= %(day)s), 0), "
+        "coalesce(sum(c.cost_usd) FILTER (WHERE s.text = %(session)s), 0), max(c.seq), "
+        "coalesce(sum(c.cost_usd) FILTER (WHERE u.text = %(user)s), 0), "
+        "coalesce(sum(c.cost_usd) FILTER (WHERE u.text = %(user)s "
+        "AND c.started_at_ns >= %(day)s), 0) "
         f"FROM {_CALLS} c JOIN {SCHEMA}.labels p ON p.id = c.provider_id_label "
         f"JOIN {SCHEMA}.labels s ON s.id = c.session_id_label "
-        "WHERE c.seq > %s GROUP BY p.text",
-        (day_start_ns, session_id, position),
+        f"LEFT JOIN {SCHEMA}.labels u ON u.id = c.user_label "
+        "WHERE c.seq > %(after)s GROUP BY p.text",
+        {"day": day_start_ns, "session": session_id, "user": user, "after": position},
     ).fetchall()
-    return [
-        ProviderSpend(str(provider), float(total), float(today), float(session), int(last))
-        for provider, total, today, session, last in rows
-    ]
+    return [ProviderSpend.of_row(row) for row in rows]

@@ -441,7 +441,9 @@ class PostgresStore:
     def labels(self) -> dict[int, str]:
         return self._read(postgres_reads.labels)
 
-    def spend_after(self, position: int, day_start_ns: int, session_id: str) -> list[ProviderSpend]:
+    def spend_after(
+        self, position: int, day_start_ns: int, session_id: str, user: str | None = None
+    ) -> list[ProviderSpend]:
         """Spend committed after ``position``; nothing new while the database is unreachable
         (budgets then work from the last known total, as the outage warning says)."""
         if self._outage:
@@ -449,7 +451,7 @@ class PostgresStore:
         try:
             return self._read(
                 lambda connection: postgres_reads.spend_after(
-                    connection, position, day_start_ns, session_id
+                    connection, position, day_start_ns, session_id, user
                 ),
                 BUDGET_READ_TIMEOUT_S,
             )

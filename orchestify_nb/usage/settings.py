@@ -8,7 +8,7 @@ ledger names the few settings it needs instead of importing the config's models:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Literal, Protocol
 
 
 class LimitSettings(Protocol):
@@ -35,6 +35,9 @@ class BudgetSettings(Protocol):
 
     @property
     def warn_at(self) -> float: ...
+
+    @property
+    def scope(self) -> Literal["team", "per_user"]: ...
 
 
 class Secret(Protocol):

@@ -114,7 +114,9 @@ SELECT provider.text,
        total(c.cost_usd),
        total(CASE WHEN c.started_at_ns >= ? THEN c.cost_usd END),
        total(CASE WHEN c.session_id_label = ? THEN c.cost_usd END),
-       max(c.rowid)
+       max(c.rowid),
+       total(CASE WHEN c.user_label = ? THEN c.cost_usd END),
+       total(CASE WHEN c.user_label = ? AND c.started_at_ns >= ? THEN c.cost_usd END)
 FROM calls AS c JOIN labels AS provider ON provider.id = c.provider_id_label
 WHERE c.rowid > ?
 GROUP BY c.provider_id_label
@@ -122,18 +124,17 @@ GROUP BY c.provider_id_label
 
 
 def spend_after(
-    store: SQLiteStore, position: int, day_start_ns: int, session_id: str
+    store: SQLiteStore, position: int, day_start_ns: int, session_id: str, user: str | None
 ) -> list[ProviderSpend]:
-    """Spend per provider in the rows after ``position`` (in all, today, by ``session_id``)."""
+    """Spend per provider in the rows after ``position`` (in all, today, by ``session_id``,
+    by ``user`` in all and today)."""
     with store.lock:
         session_code = _code(store, session_id)
+        user_code = _code(store, user) if user is not None else -1
         rows = store.connection.execute(
-            _SPEND_SQL, (day_start_ns, session_code, position)
+            _SPEND_SQL, (day_start_ns, session_code, user_code, user_code, day_start_ns, position)
         ).fetchall()
-    return [
-        ProviderSpend(str(provider), float(total), float(today), float(session), int(last))
-        for provider, total, today, session, last in rows
-    ]
+    return [ProviderSpend.of_row(row) for row in rows]
 
 
 def _label_filters(store: SQLiteStore, filters: Filters) -> dict[str, list[int]]:

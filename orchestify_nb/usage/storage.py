@@ -125,14 +125,32 @@ class Filters:
 
 @dataclass(frozen=True, slots=True)
 class ProviderSpend:
-    """USD one provider spent in rows after a position: in all, since ``day_start_ns`` and by
-    one session; ``last_position`` is the newest of those rows."""
+    """USD one provider spent in rows after a position: in all, since ``day_start_ns``, by
+    one session, and by one user (in all and today); ``last_position`` is the newest of those
+    rows."""
 
     provider_id: str
     total_usd: float
     today_usd: float
     session_usd: float
     last_position: int
+    user_usd: float = 0.0
+    user_today_usd: float = 0.0
+
+    @classmethod
+    def of_row(cls, row: Sequence[Any]) -> ProviderSpend:
+        """From a row of the stores' spend queries: provider, total, today, session, last
+        position, user total, user today."""
+        provider, total, today, session, last, user_total, user_today = row
+        return cls(
+            str(provider),
+            float(total),
+            float(today),
+            float(session),
+            int(last),
+            float(user_total),
+            float(user_today),
+        )
 
 
 class LedgerStorage(Protocol):
@@ -176,7 +194,9 @@ class LedgerStorage(Protocol):
         """Label code -> text, for the label columns of ``read_columns``."""
         ...
 
-    def spend_after(self, position: int, day_start_ns: int, session_id: str) -> list[ProviderSpend]:
+    def spend_after(
+        self, position: int, day_start_ns: int, session_id: str, user: str | None = None
+    ) -> list[ProviderSpend]:
         """Spend per provider in the rows stored after ``position`` (for budgets)."""
         ...
 

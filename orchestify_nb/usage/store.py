@@ -244,8 +244,10 @@ class SQLiteStore:
     def read_columns(self, filters: Filters, columns: Sequence[str]) -> dict[str, Values]:
         return sqlite_reads.read_columns(self, filters, columns)
 
-    def spend_after(self, position: int, day_start_ns: int, session_id: str) -> list[ProviderSpend]:
-        return sqlite_reads.spend_after(self, position, day_start_ns, session_id)
+    def spend_after(
+        self, position: int, day_start_ns: int, session_id: str, user: str | None = None
+    ) -> list[ProviderSpend]:
+        return sqlite_reads.spend_after(self, position, day_start_ns, session_id, user)
 
     def where(self, filters: Filters) -> tuple[str, list[Any]]:
         """A WHERE clause over ``calls`` for these filters (labels matched by code)."""
