@@ -83,12 +83,13 @@ def open_or_fall_back(path: str, budgets: list[Budget]) -> Ledger:
     process on stderr, which a notebook shows under the cell (as a config problem is), besides
     the log.
     """
+    from orchestify_nb.errors import MissingDependencyError
     from orchestify_nb.usage.ledger import Ledger
     from orchestify_nb.usage.storage import LedgerError
 
     try:
         return Ledger(path, budgets)
-    except LedgerError as error:
+    except (LedgerError, MissingDependencyError) as error:  # psycopg missing for a team URL
         logger.warning("%s; recording usage in memory for this session instead", error)
         if path not in _announced_fallbacks:
             _announced_fallbacks.add(path)

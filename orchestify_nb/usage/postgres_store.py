@@ -76,6 +76,8 @@ BUDGET_READ_TIMEOUT_S = 0.3
 READ_PARTS = 2
 #: How often the writer tries the database again during an outage.
 RETRY_INTERVAL_S = 0.5
+#: The longest wait between attempts while the database stays unreachable.
+MAX_RETRY_INTERVAL_S = 5.0
 #: How long ``close`` waits for queued rows to reach the database (or the spool).
 CLOSE_WAIT_S = 30.0
 
@@ -85,6 +87,10 @@ _INSERT_SQL = (
     f"INSERT INTO {SCHEMA}.calls ({', '.join((*_PLAIN_COLUMNS, *_LABEL_COLUMNS))}) "
     f"VALUES ({', '.join('%s' for _ in STORED_COLUMNS)}) ON CONFLICT (id) DO NOTHING"
 )
+
+
+class LedgerUnreachableError(LedgerError):
+    """The database did not answer (as opposed to a pool too busy to lend a connection)."""
 
 
 def _import_psycopg() -> Any:
@@ -141,8 +147,11 @@ class PostgresStore:
         self._unsent: dict[str, UsageRecord] = {}
         self._state = threading.Condition()
         self._closing = False
+        self._closed = threading.Event()
         self._outage = False
         self._writer_connection: psycopg.Connection[Any] | None = None
+        #: Rows the database refused for their content (each reported once).
+        self.rejected: list[Row] = []
         self.spool = Spool(spool_path or default_spool_path(self.path))
         self._spooling = len(self.spool) > 0  # a spool left by a kernel that died
         try:
@@ -241,17 +250,32 @@ class PostgresStore:
         return True
 
     def _write_loop(self) -> None:
+        retry = RETRY_INTERVAL_S
         while True:
             with self._state:
                 while not self._queue and not self._closing and not self._spooling:
                     self._state.wait()
                 batch = [self._queue.popleft() for _ in range(min(len(self._queue), BATCH_ROWS))]
                 closing, spooling = self._closing, self._spooling
-            if batch:
-                self._send_or_spool(batch, spooling)
-            if self._spooling and not self._flush_spool() and not closing:
-                time.sleep(RETRY_INTERVAL_S)
-            if closing and not batch:
+            try:
+                if batch:
+                    self._send_or_spool(batch, spooling)
+                flushed = not self._spooling or self._flush_spool()
+            except Exception:  # the spool itself failed (disk full...): keep the rows, retry
+                with self._state:
+                    self._queue.extendleft(reversed(batch))
+                    kept = len(self._queue)
+                if closing:
+                    logger.exception("%d usage row(s) could not be stored nor spooled", kept)
+                    break
+                logger.exception("the team ledger's writer failed; %d row(s) kept in memory", kept)
+                flushed = False
+            if flushed:
+                retry = RETRY_INTERVAL_S
+            elif not closing:
+                self._closed.wait(retry)  # close() cuts the wait short
+                retry = min(retry * 2, MAX_RETRY_INTERVAL_S)
+            if closing and (not batch or not flushed):
                 with self._state:
                     if not self._queue:
                         break
@@ -262,16 +286,36 @@ class PostgresStore:
         rows = [row for _, row in batch]
         if not spooling:
             try:
-                self._insert(rows)
-            except self._psycopg.OperationalError as error:
-                self._start_outage(error)
-            except self._psycopg.Error as error:  # a row the database refuses: spool, report
-                logger.error("the team ledger refused rows: %s", self._explain(error))
+                self._insert_or_reject(rows)
+            except self._psycopg.Error as error:
                 self._start_outage(error)
             else:
                 self._committed(record.id for record, _ in batch)
                 return
         self.spool.append(rows)
+
+    def _insert_or_reject(self, rows: list[Row]) -> None:
+        """Insert ``rows``; if the database refuses the batch for its content (not for being
+        unreachable), insert them one by one and set aside the rows it refuses, each with a
+        warning (``rejected``), so one bad row cannot hold up the others."""
+        try:
+            self._insert(rows)
+        except self._psycopg.OperationalError:
+            raise
+        except self._psycopg.Error:
+            for row in rows:
+                try:
+                    self._insert([row])
+                except self._psycopg.OperationalError:
+                    raise
+                except self._psycopg.Error as error:
+                    self.rejected.append(row)
+                    logger.warning(
+                        "the team ledger refused usage record %s (%s); it is kept in "
+                        "PostgresStore.rejected",
+                        row.values[0],
+                        self._explain(error),
+                    )
 
     def _flush_spool(self) -> bool:
         """Send the spool's rows, oldest first; ``True`` once it is empty."""
@@ -280,7 +324,7 @@ class PostgresStore:
             self._writer_connection_ready().execute("SELECT 1")  # is the database back?
             while taken := self.spool.take(BATCH_ROWS):
                 rows = [row for _, row in taken]
-                self._insert(rows)
+                self._insert_or_reject(rows)
                 self.spool.drop(taken[-1][0])
                 flushed += len(rows)
                 self._committed(str(row.values[0]) for row in rows)
@@ -298,6 +342,11 @@ class PostgresStore:
         if batch:
             self.spool.append([row for _, row in batch])
             return self._flush_spool()
+        with self._state:  # every row accepted before now is stored (whoever flushed it)
+            queued = {record.id for record, _ in self._queue}
+            for record_id in [key for key in self._unsent if key not in queued]:
+                del self._unsent[record_id]
+            self._state.notify_all()
         self._end_outage(flushed)
         return True
 
@@ -371,7 +420,8 @@ class PostgresStore:
                             raise
             raise AssertionError("unreachable")  # the loop returns or raises
         except (self._psycopg.Error, self._pool_timeout()) as error:
-            raise LedgerError(
+            unreachable = isinstance(error, self._psycopg.OperationalError)
+            raise (LedgerUnreachableError if unreachable else LedgerError)(
                 f"cannot read the team ledger {self.path}: {self._explain(error)}. Calls still "
                 "run and their rows are kept until it is back; check the server and the URL in "
                 "`ledger: {url: ...}` or ORCHESTIFY_LEDGER"
@@ -455,8 +505,10 @@ class PostgresStore:
                 ),
                 BUDGET_READ_TIMEOUT_S,
             )
-        except LedgerError as error:
+        except LedgerUnreachableError as error:
             self._start_outage(error)
+            return []
+        except LedgerError:  # every pooled connection busy: the last known total, this time
             return []
 
     def change_counter(self) -> int:
@@ -471,6 +523,7 @@ class PostgresStore:
                 return
             self._closing = True
             self._state.notify_all()
+        self._closed.set()
         self._writer.join(CLOSE_WAIT_S)
         self._pool.close()
         self.spool.close()

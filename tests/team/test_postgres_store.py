@@ -124,3 +124,21 @@ def test_password_is_in_no_repr_error_debug_log_or_spool_file(
     assert "password authentication failed" in "\n".join(shown)
     for text in shown:
         assert LEDGER_PASSWORD not in text
+
+
+def test_a_row_the_database_refuses_is_set_aside_and_the_others_are_stored(
+    postgres: PostgresServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="orchestify_nb")
+    with Ledger(postgres.url) as ledger:
+        good = [make_record(tag="before"), make_record(tag="after")]
+        bad = make_record(input_tokens=2**70)  # beyond bigint: PostgreSQL refuses the value
+        for record in (good[0], bad, good[1]):
+            ledger.record(record)
+        ledger.flush()
+        stored = [record.id for record in ledger.records()]
+        rejected = [row.values[0] for row in ledger._store.rejected]
+    assert stored == [record.id for record in good]
+    assert rejected == [bad.id]
+    assert [r.levelno for r in caplog.records] == [logging.WARNING]
+    assert bad.id in caplog.records[0].getMessage()
