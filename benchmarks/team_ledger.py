@@ -18,6 +18,7 @@ Starts a throwaway PostgreSQL (``orchestify_nb.testing.postgres``, Debian's ``po
 
 from __future__ import annotations
 
+import argparse
 import random
 import statistics
 import time
@@ -101,7 +102,11 @@ def fill(server: PostgresServer, rows: int) -> None:
 
 
 def main() -> None:
-    args = parse_arguments(__doc__)
+    run(parse_arguments(__doc__))
+
+
+def run(args: argparse.Namespace) -> None:
+    """Every figure, on a throwaway PostgreSQL (also run by ``ledger.py --postgres``)."""
     with PostgresServer() as server:
         record_ms, committed_s = bench_record(server.url, args.calls)
         print(
