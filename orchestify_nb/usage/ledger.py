@@ -247,6 +247,12 @@ class Ledger:
         self._budgets = tuple(budgets)
         self._warned.clear()
 
+    @property
+    def offline(self) -> bool:
+        """Whether a team ledger's database is unreachable: calls go on, rows wait in the
+        spool, and budgets work from the last known total."""
+        return self._store.outage
+
     def budget_status(self) -> list[BudgetStatus]:
         """Every budget with what has been spent against it."""
         with self._store.lock:

@@ -8,11 +8,13 @@ newlines, which ``clean_label`` never lets into an id). A frame of a million row
 few hundred large values, read at network speed.
 
 A block is complete once a row with a higher ``seq`` is committed: writers insert under one
-lock, so no later commit can land in it (``postgres_schema``). The first reader that finds a
-complete block unsealed seals it (one COPY of its rows). Triggers drop a block's copy when any
-of its rows is inserted, updated or deleted by anyone, so the copy never disagrees with the
-rows. Reads with label filters go to SQL (``postgres_reads``): they are selective, and that is
-where the filter belongs; time windows skip blocks outside them and are applied in numpy.
+lock, so no later commit can land in it (``postgres_schema``). The writer whose rows complete
+a block seals it (one COPY of its rows, on the writer thread); a reader that still finds a
+complete block unsealed (rows loaded in bulk, a block dropped by a trigger) seals it first.
+Triggers drop a block's copy when any of its rows is inserted, updated or deleted by anyone,
+so the copy never disagrees with the rows. Reads with label filters go to SQL
+(``postgres_reads``): they are selective, and that is where the filter belongs; time windows
+skip blocks outside them and are applied in numpy.
 """
 
 from __future__ import annotations

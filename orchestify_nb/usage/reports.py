@@ -109,9 +109,10 @@ def budget_table(ledger: Ledger) -> pd.DataFrame:
     """Every budget with its limit, what is spent, what remains and its state."""
     import pandas as pd
 
+    known = " (last known total: the team ledger is unreachable)" if ledger.offline else ""
     rows = [
         {
-            "budget": status.budget.describe(),
+            "budget": status.budget.describe() + known,
             "provider": status.budget.provider_id or "(all)",
             "period": status.budget.period,
             "limit_usd": status.budget.limit_usd,

@@ -213,4 +213,10 @@ class LedgerStorage(Protocol):
         """Wait until every accepted record is stored; ``False`` if it took longer."""
         ...
 
+    @property
+    def outage(self) -> bool:
+        """Whether the storage was unreachable at the last attempt (budgets then work from the
+        last known total)."""
+        ...
+
     def close(self) -> None: ...

@@ -227,6 +227,11 @@ class SQLiteStore:
     def sync(self, timeout: float) -> bool:
         return True
 
+    @property
+    def outage(self) -> bool:
+        """Never: a file that cannot be written raises at once (see ``Ledger.record``)."""
+        return False
+
     # ---------------------------------------------------------------------------------- reading
     def row_count(self) -> int:
         with self.lock:

@@ -18,6 +18,7 @@ from orchestify_nb.testing.postgres import PostgresServer
 from orchestify_nb.usage.budgets import Budget
 from orchestify_nb.usage.ledger import Ledger
 from orchestify_nb.usage.postgres_store import CONNECT_TIMEOUT_S
+from orchestify_nb.usage.reports import budget_table
 from tests.team.worker import RECORDS, TEAM_BUDGET_USD, claude_recording_to
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,6 +109,7 @@ async def test_database_stopped_mid_run_loses_no_row_keeps_order_and_warns_once(
                 ledger.flush()
                 postgres.stop()
             if index == 20:
+                during_outage = (ledger.offline, budget_table(ledger)["budget"][0])
                 postgres.start()
             emulator.enqueue(Reply(text=f"answer {index}"))
             started = time.perf_counter()
@@ -122,6 +124,8 @@ async def test_database_stopped_mid_run_loses_no_row_keeps_order_and_warns_once(
     ledger.close()
 
     assert stored == ids  # every row, in the order of the calls
+    assert during_outage[0] and "last known total" in during_outage[1]  # what %llm budget shows
+    assert not ledger.offline
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
     assert "unreachable" in warnings[0].getMessage()
