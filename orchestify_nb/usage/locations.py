@@ -61,8 +61,9 @@ def sqlite_path(location: str) -> str:
 
 
 def display_location(location: str) -> str:
-    """What may be shown of a location: a URL without its credentials, a path as it is."""
-    return redact_url(location) if is_database_url(location) else location
+    """What a store's ``path`` shows for a location: a URL without its credentials, the file
+    of a path or ``sqlite:///`` URL."""
+    return redact_url(location) if is_database_url(location) else sqlite_path(location)
 
 
 def open_store(location: str) -> LedgerStorage:

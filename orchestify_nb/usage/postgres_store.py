@@ -115,6 +115,9 @@ class _QuietPoolWarnings(logging.Filter):
         return True
 
 
+_QUIET_POOL_WARNINGS = _QuietPoolWarnings()
+
+
 def _connection_settings(location: LedgerLocation) -> tuple[str, dict[str, Any]]:
     """The URL without its password, and the password as a separate connection argument (so
     psycopg never puts it into a message)."""
@@ -135,7 +138,7 @@ class PostgresStore:
         self._psycopg = _import_psycopg()
         from psycopg_pool import ConnectionPool
 
-        logging.getLogger("psycopg.pool").addFilter(_QuietPoolWarnings())
+        logging.getLogger("psycopg.pool").addFilter(_QUIET_POOL_WARNINGS)  # once: same object
         self.location = location
         self.path = location.display
         self.lock = threading.RLock()

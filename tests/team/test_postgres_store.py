@@ -142,3 +142,15 @@ def test_a_row_the_database_refuses_is_set_aside_and_the_others_are_stored(
     assert rejected == [bad.id]
     assert [r.levelno for r in caplog.records] == [logging.WARNING]
     assert bad.id in caplog.records[0].getMessage()
+
+
+def test_a_path_or_sqlite_url_keeps_the_file_ledger(tmp_path: Path) -> None:
+    from orchestify_nb.usage.store import SQLiteStore
+
+    for location in (str(tmp_path / "a.sqlite3"), f"sqlite:///{tmp_path / 'b.sqlite3'}"):
+        store = open_store(location)
+        try:
+            assert isinstance(store, SQLiteStore)
+            assert Path(store.path).parent == tmp_path
+        finally:
+            store.close()
