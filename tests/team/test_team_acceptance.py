@@ -90,9 +90,11 @@ def test_team_budget_of_one_dollar_with_eight_processes_overshoots_by_at_most_th
         f"(${sum(in_flight):.4f}); one call costs ${max(costs):.4f}"
     )
     assert all(report["refused"] for report in reports)  # every process was refused, in time
-    assert len(in_flight) <= PROCESSES  # at most one call in flight per process
+    # Per process: the call in flight when the limit was reached, and at most one row its
+    # writer thread had not committed yet (a few ms against a call's 20+ ms).
+    assert len(in_flight) <= 2 * PROCESSES
     assert overshoot <= costs[crossing] + sum(in_flight) + 1e-9
-    assert overshoot <= (PROCESSES + 1) * max(costs)
+    assert overshoot <= (2 * PROCESSES + 1) * max(costs)
 
 
 async def test_database_stopped_mid_run_loses_no_row_keeps_order_and_warns_once(
