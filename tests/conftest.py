@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from orchestify_nb.providers.caching import CACHE_ENV
 from orchestify_nb.usage import LEDGER_ENV, set_default_ledger
 from orchestify_nb.usage.ledger import Ledger
 
@@ -14,9 +15,12 @@ from orchestify_nb.usage.ledger import Ledger
 def isolated_ledger(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Ledger]:
-    """A fresh in-memory default ledger per test; child processes and kernels started by the
-    test inherit ``ORCHESTIFY_LEDGER`` pointing at a per-test file instead of the user's ledger."""
+    """A fresh in-memory default ledger per test, the response cache off; child processes and
+    kernels started by the test inherit ``ORCHESTIFY_LEDGER`` pointing at a per-test file
+    instead of the user's ledger, and ``ORCHESTIFY_CACHE=off``."""
     monkeypatch.setenv(LEDGER_ENV, str(tmp_path_factory.mktemp("ledger") / "ledger.sqlite3"))
+    # Tests count the requests they send: the response cache is on only where a test turns it on.
+    monkeypatch.setenv(CACHE_ENV, "off")
     ledger = Ledger(":memory:")
     set_default_ledger(ledger)
     yield ledger

@@ -29,6 +29,7 @@ from orchestify_nb.providers import requests
 from orchestify_nb.providers._sdk_errors import failure_cause
 from orchestify_nb.providers.accounting import CallAccounting, UsageSink
 from orchestify_nb.providers.budgeting import released_after
+from orchestify_nb.providers.caching import CacheLookup, CacheMode, ResponseCaching
 from orchestify_nb.providers.calls import CallInProgress
 from orchestify_nb.providers.deadline import WatchdogExpired
 from orchestify_nb.providers.requests import Messages
@@ -72,7 +73,7 @@ DEFAULT_MAX_TOKENS = 1024
 DEFAULT_TIMEOUT_S = 120.0
 
 
-class LLMProvider(CallAccounting, ABC):
+class LLMProvider(CallAccounting, ResponseCaching, ABC):
     """An LLM service behind one async API: ``complete()`` for an answer, ``stream()`` for deltas.
 
     The API key is held as a ``SecretStr``: it appears in no repr, log line or error message, and
@@ -251,24 +252,28 @@ class LLMProvider(CallAccounting, ABC):
             )
         return messages
 
-    async def complete(self, messages: Messages | LLMRequest, **arguments: Any) -> LLMResponse:
+    async def complete(
+        self, messages: Messages | LLMRequest, *, cache: CacheMode | None = None, **arguments: Any
+    ) -> LLMResponse:
         """Send the conversation and return the complete, priced answer.
 
-        ``messages`` is a prompt, a list of turns, or an ``LLMRequest`` from ``build_request``;
-        ``arguments`` are ``build_request``'s (``model``, ``temperature``, ``max_tokens``,
-        ``system``, ``tools``, ``thinking`` and provider options).
+        ``messages`` is a prompt, turns, or a built ``LLMRequest``; ``arguments`` are
+        ``build_request``'s; ``cache`` is the response cache's mode (``providers.caching``).
         """
         request = self._as_request(messages, arguments)
+        lookup = self._cache_lookup(request, cache)
+        if lookup.hit is not None:
+            return lookup.replayed()
         with self._check_budget(request) as reservation:  # released once the call is recorded
             await reservation.wait()
-            async with aclosing(self._run(request, streaming=False)) as events:
+            async with aclosing(self._run(request, lookup, streaming=False)) as events:
                 async for event in events:
                     if event.response is not None:
                         return event.response
         raise AssertionError("a call ends with a response or an exception")  # pragma: no cover
 
     def stream(
-        self, messages: Messages | LLMRequest, **arguments: Any
+        self, messages: Messages | LLMRequest, *, cache: CacheMode | None = None, **arguments: Any
     ) -> AsyncGenerator[StreamEvent, None]:
         """Stream the answer as typed events; the last one is ``done`` with the full response.
 
@@ -280,8 +285,11 @@ class LLMProvider(CallAccounting, ABC):
         the text so far.
         """
         request = self._as_request(messages, arguments)
+        lookup = self._cache_lookup(request, cache)
+        if lookup.hit is not None:
+            return lookup.replay_stream()
         reservation = self._check_budget(request)
-        return released_after(self._run(request, streaming=True), reservation)
+        return released_after(self._run(request, lookup, streaming=True), reservation)
 
     def get_usage(self) -> TokenUsage:
         """Totals of this provider's calls since creation or the last ``reset_usage()``."""
@@ -300,7 +308,7 @@ class LLMProvider(CallAccounting, ABC):
 
     # ------------------------------------------------------------------------------ internals
     async def _run(
-        self, request: LLMRequest, *, streaming: bool
+        self, request: LLMRequest, lookup: CacheLookup, *, streaming: bool
     ) -> AsyncGenerator[StreamEvent, None]:
         """The one call loop of both paths: attempts with retries, the deltas (passed on when
         ``streaming``), then ``done`` with the priced, recorded response."""
@@ -324,7 +332,7 @@ class LLMProvider(CallAccounting, ABC):
                 cause = failure_cause(error, raised, self._secret_values())  # before it is logged
                 self._record_unfinished(call, "error", error)
                 raise error from cause  # text only: the SDK's objects hold the key
-            yield StreamEvent.done(self._finish(call))
+            yield StreamEvent.done(lookup.keep(self._finish(call)))
             return
 
     async def _events(

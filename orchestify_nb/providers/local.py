@@ -75,6 +75,7 @@ class LocalProvider(LLMProvider):
     """
 
     provider_type = "local"
+    greedy_by_default = True
 
     def __init__(
         self,

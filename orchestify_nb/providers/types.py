@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from orchestify_nb.tokens import TokenCounts, counts_of
@@ -115,6 +116,10 @@ class LLMResponse:
     record_id: str | None = None
     provider_blocks: tuple[dict[str, Any], ...] = field(default=(), repr=False)
     usage_estimated: bool = False
+    #: Set when the answer was replayed from the response cache: when it was bought, and what
+    #: that call cost (this one costs $0).
+    cached_at: datetime | None = None
+    saved_usd: float | None = None
 
     #: The seed's names for the counts, read from ``tokens``.
     tokens_input, tokens_output, cache_read_tokens, cache_write_tokens, reasoning_tokens = (
