@@ -71,6 +71,15 @@ _EXPORTS: dict[str, str] = {
     "run_batch": "orchestify_nb.batch",
     "run_batch_sync": "orchestify_nb.batch",
     "compare": "orchestify_nb.batch",
+    # tools
+    "tool": "orchestify_nb.tools",
+    "Tool": "orchestify_nb.tools",
+    "ToolRun": "orchestify_nb.tools",
+    "run_tools": "orchestify_nb.tools",
+    "run_tools_sync": "orchestify_nb.tools",
+    "ToolError": "orchestify_nb.errors",
+    "ToolDefinitionError": "orchestify_nb.errors",
+    "MCPServerError": "orchestify_nb.errors",
 }
 
 __all__ = [*_EXPORTS, "__version__", "load_ipython_extension", "unload_ipython_extension"]

@@ -144,6 +144,20 @@ class MissingDependencyError(OrchestifyError, ImportError):
     """An optional SDK is not installed; the message gives the pip command."""
 
 
+class ToolError(OrchestifyError):
+    """A tool loop could not go on; ``run`` holds the ``ToolRun`` so far (its finished steps)."""
+
+    run: Any = None
+
+
+class ToolDefinitionError(ToolError, ValueError):
+    """A function cannot be offered as a tool (e.g. ``*args``); the message says which and why."""
+
+
+class MCPServerError(ToolError):
+    """An MCP server failed to start, or died or broke off during a call; the message names it."""
+
+
 #: A secret's leading or trailing run at least this long counts as the secret: APIs echo keys
 #: cut short (``sk-ant-api03-AbC...xYz9``), and either end tells a key's kind or its random part.
 FRAGMENT_RUN = 8

@@ -34,6 +34,7 @@ from orchestify_nb.providers.calls import CallInProgress
 from orchestify_nb.providers.deadline import WatchdogExpired
 from orchestify_nb.providers.requests import Messages
 from orchestify_nb.providers.retry import RetryPolicy
+from orchestify_nb.providers.tool_methods import ToolLoopMethods
 from orchestify_nb.providers.types import (
     LLMMessage,
     LLMRequest,
@@ -73,7 +74,7 @@ DEFAULT_MAX_TOKENS = 1024
 DEFAULT_TIMEOUT_S = 120.0
 
 
-class LLMProvider(CallAccounting, ResponseCaching, ABC):
+class LLMProvider(CallAccounting, ResponseCaching, ToolLoopMethods, ABC):
     """An LLM service behind one async API: ``complete()`` for an answer, ``stream()`` for deltas.
 
     The API key is held as a ``SecretStr``: it appears in no repr, log line or error message, and

@@ -102,9 +102,11 @@ async def test_auto_sends_a_sampled_call_again(
 async def test_replay_with_an_empty_cache_names_the_cell_and_sends_nothing(
     provider: LLMProvider, llm_emulator: LLMEmulator
 ) -> None:
-    with call_context(cell_execution_count=7, notebook_path="analysis.ipynb"):
-        with pytest.raises(CacheMissError) as raised:
-            await provider.complete("Never asked before.", cache="replay")
+    with (
+        call_context(cell_execution_count=7, notebook_path="analysis.ipynb"),
+        pytest.raises(CacheMissError) as raised,
+    ):
+        await provider.complete("Never asked before.", cache="replay")
 
     assert llm_emulator.requests == []
     message = str(raised.value)
@@ -128,7 +130,7 @@ async def test_a_bad_mode_is_a_config_error_naming_where_it_came_from(
     provider: LLMProvider, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ORCHESTIFY_CACHE", "forever")
-    with pytest.raises(ConfigError, match="ORCHESTIFY_CACHE.*auto, replay, refresh, off"):
+    with pytest.raises(ConfigError, match=r"ORCHESTIFY_CACHE.*auto, replay, refresh, off"):
         await provider.complete("Q")
 
 
