@@ -84,6 +84,10 @@ def footer_text(response: LLMResponse) -> str:
             f"${response.cost_usd:.6f}" if response.cost_usd < 0.01 else f"${response.cost_usd:.4f}"
         )
     parts = [response.provider_id or "?", response.model, tokens, cost]
+    if response.cached_at is not None:  # replayed: say when it was bought and what it spared
+        saved = f"${response.saved_usd:.6f}" if response.saved_usd is not None else "cost unknown"
+        when = response.cached_at.strftime("%Y-%m-%d %H:%M UTC")
+        return " · ".join([*parts[:3], "cached", f"from {when}", f"saved {saved}"])
     if response.latency_s is not None:
         parts.append(f"{response.latency_s:.2f} s")
     if response.finish_reason == "length":

@@ -87,3 +87,23 @@ def test_a_note_without_an_answer_stands_alone() -> None:
     bundle = answer_bundle("", note="stopped by RateLimitError")
     assert bundle["text/plain"] == "[stopped by RateLimitError]"
     assert bundle["text/markdown"] == "<sub>stopped by RateLimitError</sub>"
+
+
+def test_footer_of_a_replayed_answer_says_cached_from_when_and_what_it_saved() -> None:
+    from datetime import UTC, datetime
+
+    response = LLMResponse(
+        content="x",
+        model="gpt-4o",
+        provider_id="openai",
+        tokens=TokenCounts(input=10, output=5),
+        cost_usd=0.0,
+        latency_s=0.0,
+        cached_at=datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
+        saved_usd=0.0125,
+    )
+
+    assert footer_text(response) == (
+        "openai · gpt-4o · 10 in / 5 out tokens · cached · from 2026-12-01 09:30 UTC"
+        " · saved $0.012500"
+    )
