@@ -133,9 +133,9 @@ def _call(
             cell_execution_count=current_cell_number(shell),
         ):
             if options.stream:
-                response = _stream(provider, request, renderer)
+                response = _stream(provider, request, renderer, options.cache)
             else:
-                response = _complete(provider, request)
+                response = _complete(provider, request, options.cache)
     except KeyboardInterrupt:  # the partial answer, its footer and metadata; a one-line error
         from orchestify_nb.magics.interrupted import interrupted_call
 
@@ -148,12 +148,14 @@ def _call(
     return response, renderer
 
 
-def _stream(provider: LLMProvider, request: LLMRequest, renderer: StreamRenderer) -> LLMResponse:
+def _stream(
+    provider: LLMProvider, request: LLMRequest, renderer: StreamRenderer, cache: str | None
+) -> LLMResponse:
     from orchestify_nb.runtime import iterate_sync
 
     async def events() -> AsyncIterator[StreamEvent]:
         try:
-            async for event in provider.stream(request):
+            async for event in provider.stream(request, cache=cache):  # type: ignore[arg-type]
                 yield event
         finally:  # connections belong to this call's loop: close them on it
             await provider.aclose()
@@ -170,12 +172,12 @@ def _stream(provider: LLMProvider, request: LLMRequest, renderer: StreamRenderer
     return final
 
 
-def _complete(provider: LLMProvider, request: LLMRequest) -> LLMResponse:
+def _complete(provider: LLMProvider, request: LLMRequest, cache: str | None) -> LLMResponse:
     from orchestify_nb.runtime import run_sync
 
     async def complete() -> LLMResponse:
         try:
-            return await provider.complete(request)
+            return await provider.complete(request, cache=cache)  # type: ignore[arg-type]
         finally:
             await provider.aclose()
 

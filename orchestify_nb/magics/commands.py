@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
+from orchestify_nb.magics.cache_command import CACHE_ARGS
 from orchestify_nb.magics.options import key_values_to_argv
 
 if TYPE_CHECKING:
@@ -197,6 +198,12 @@ def _help(context: CommandContext, args: list[str]) -> Any:
     return None
 
 
+def _cache(context: CommandContext, args: list[str]) -> Any:
+    from orchestify_nb.magics.cache_command import cache_command
+
+    return cache_command(args)
+
+
 def _no_arguments(name: str, args: list[str]) -> None:
     if args:
         raise UsageError(f"%llm {name} takes no arguments (got {' '.join(args)!r})")
@@ -213,6 +220,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("usage", _USAGE_ARGS, "usage summary from the ledger (a DataFrame)", _usage),
     Subcommand("cost", "", "total cost so far and the top models", _cost),
     Subcommand("budget", "", "budgets and how much of each is spent", _budget),
+    Subcommand("cache", CACHE_ARGS, "response cache: stats, export/import, clear", _cache),
     Subcommand("panel", "", "open the widget panel", _panel),
     Subcommand("history", "[NAME]", "show a chat=NAME conversation (or list them)", _history),
     Subcommand("reset", "[NAME]", "forget a chat=NAME conversation (or all)", _reset),

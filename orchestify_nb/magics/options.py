@@ -91,6 +91,15 @@ def _shadows_ipython_or_python(name: str) -> bool:
     )
 
 
+CACHE_MODES = ("auto", "replay", "refresh", "off")
+
+
+def _cache_mode(value: str) -> str:
+    if value not in CACHE_MODES:
+        raise ValueError(f"expected one of {', '.join(CACHE_MODES)}")
+    return value
+
+
 def _boolean(value: str) -> bool:
     if value.lower() in _TRUE:
         return True
@@ -171,6 +180,13 @@ class CellOptions:
     )
     stream: bool = _option(
         "BOOL", "stream the answer live (default true)", _boolean, "true or false", default=True
+    )
+    cache: str | None = _option(
+        "MODE",
+        "response cache: auto (default: reuse an identical temperature-0 answer), replay "
+        "(only recorded answers; a miss sends nothing), refresh (ask again) or off",
+        _cache_mode,
+        "one of " + "|".join(CACHE_MODES),
     )
 
     def given(self) -> dict[str, Any]:
