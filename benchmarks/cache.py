@@ -25,11 +25,10 @@ import time
 from pathlib import Path
 
 import nbformat
-from jupyter_client.manager import KernelManager
-from nbclient import NotebookClient
 
 from orchestify_nb.providers.openai_provider import OpenAIProvider
 from orchestify_nb.testing import LLMEmulator, Reply
+from orchestify_nb.testing.kernel import run_in_fresh_kernel
 from orchestify_nb.usage.answer_store import answer_store_for
 from orchestify_nb.usage.ledger import Ledger
 
@@ -80,17 +79,7 @@ def hit_times(rounds: int) -> list[float]:
             _TIMED_CELL.format(rounds=rounds),
         ]
         notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-        km = KernelManager(kernel_name="python3")
-        km.start_kernel(env=env, cwd=folder)
-        client = NotebookClient(notebook, km=km, timeout=300)
-        try:
-            with client.setup_kernel():
-                for index, cell in enumerate(notebook.cells):
-                    client.execute_cell(cell, index)
-        finally:
-            if client.kc is not None:
-                client.kc.stop_channels()
-            km.shutdown_kernel(now=True)
+        run_in_fresh_kernel(notebook, env, folder, timeout=300)
         if len(emulator.requests) != 1:
             raise SystemExit(f"expected 1 request, the emulator got {len(emulator.requests)}")
     printed = [o.text for o in notebook.cells[2].outputs if o.get("name") == "stdout"]

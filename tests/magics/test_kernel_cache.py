@@ -7,11 +7,10 @@ import os
 from pathlib import Path
 
 import nbformat
-from jupyter_client.manager import KernelManager
-from nbclient import NotebookClient
 from nbformat import NotebookNode
 
 from orchestify_nb.testing import LLMEmulator, Reply
+from orchestify_nb.testing.kernel import run_in_fresh_kernel
 from tests.magics.conftest import output_text, write_config
 
 PROMPTS = ("Name a prime.", "Name a colour.", "Name a river.")
@@ -48,17 +47,7 @@ def _run_all(
         **env,
     }
     notebook = _notebook(first_cell, extra_cell)
-    km = KernelManager(kernel_name="python3")
-    km.start_kernel(env=environment, cwd=str(directory))
-    client = NotebookClient(notebook, km=km, timeout=60, allow_errors=True)
-    try:
-        with client.setup_kernel():
-            for index, cell in enumerate(notebook.cells):
-                client.execute_cell(cell, index)
-    finally:
-        if client.kc is not None:
-            client.kc.stop_channels()
-        km.shutdown_kernel(now=True)
+    run_in_fresh_kernel(notebook, environment, str(directory))
     return notebook
 
 
