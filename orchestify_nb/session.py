@@ -65,6 +65,7 @@ def build_session(path: str | Path | None = None) -> NotebookSession:
     """
     from orchestify_nb.config import discover_config, load_config
     from orchestify_nb.errors import ConfigError
+    from orchestify_nb.providers.caching import set_default_cache_mode
     from orchestify_nb.registry import ProviderRegistry
     from orchestify_nb.usage import configure_default_ledger
 
@@ -77,6 +78,7 @@ def build_session(path: str | Path | None = None) -> NotebookSession:
             config, problem = load_config(Path(path).expanduser()), None
         except ConfigError as error:
             config, problem = None, error
+    set_default_cache_mode(config.cache if config is not None else None)
     if config is None:
         return NotebookSession(config=None, registry=ProviderRegistry(), config_problem=problem)
     registry = ProviderRegistry.from_config(config, strict=False)

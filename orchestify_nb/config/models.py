@@ -67,6 +67,8 @@ _ANTHROPIC_REFUSES = (
 )
 
 Loc = tuple[Hashable, ...]
+#: ``cache_prompt:`` in a provider or agent: on/off, or the prompt cache's lifetime.
+CachePromptSetting = bool | Literal["5m", "1h"] | None
 
 
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
@@ -159,6 +161,8 @@ class ProviderConfig(_Section):
     n_threads: PositiveInt | None = None
     prompt_format: str | None = None
     allow_metadata_address: bool | None = None
+    #: Ask the provider's prompt cache on every call (``providers/prompt_cache.py``).
+    cache_prompt: CachePromptSetting = None
 
     @field_validator("type", mode="before")
     @classmethod
@@ -234,12 +238,16 @@ class ProviderConfig(_Section):
         return {**kept, **self.headers}
 
     def request_options(self) -> dict[str, Any]:
-        """The default request options, less the headers (``client_headers`` sends those)."""
-        return {
+        """The default request options, less the headers (``client_headers`` sends those),
+        with ``cache_prompt`` when it is set."""
+        options = {
             name: value
             for name, value in self.options.items()
             if not (name == _EXTRA_HEADERS_OPTION and isinstance(value, dict))
         }
+        if self.cache_prompt is not None:
+            options["cache_prompt"] = self.cache_prompt
+        return options
 
     def _problems(self) -> list[tuple[Loc, str]]:
         if self.type == "local":
@@ -286,6 +294,7 @@ class AgentConfig(_Section):
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     max_tokens: PositiveInt | None = None
     system: str | None = None
+    cache_prompt: CachePromptSetting = None
 
 
 class LedgerConfig(_Section):
@@ -364,6 +373,8 @@ class OrchestifyConfig(_Section):
     #: Recorded with every call (a team ledger groups by it); else the notebook's folder.
     project: str | None = None
     budgets: BudgetsConfig | None = None
+    #: The response cache's default mode (``ORCHESTIFY_CACHE`` and per-call ``cache=`` win).
+    cache: Literal["auto", "replay", "refresh", "off"] | None = None
 
     _source: str | None = PrivateAttr(default=None)
     _lines: dict[Loc, int] = PrivateAttr(default_factory=dict)

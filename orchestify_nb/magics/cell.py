@@ -87,6 +87,13 @@ def run_llm_cell(
         "system": system,
         "thinking": options.thinking,
     }
+    cache_prompt = (
+        options.cache_prompt
+        if options.cache_prompt is not None
+        else (agent.cache_prompt if agent else None)
+    )
+    if cache_prompt is not None:
+        args["cache_prompt"] = cache_prompt
     try:  # rejected options and spent budgets are reported here, before any output or request
         request = provider.build_request(messages, **args)
         provider.usage_sink.check_budget(provider.provider_id)

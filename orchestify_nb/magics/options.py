@@ -100,6 +100,11 @@ def _cache_mode(value: str) -> str:
     return value
 
 
+def _prompt_cache_setting(value: str) -> str | bool:
+    """``cache_prompt=``: a TTL as written, else a boolean."""
+    return value if value in ("5m", "1h") else _boolean(value)
+
+
 def _boolean(value: str) -> bool:
     if value.lower() in _TRUE:
         return True
@@ -187,6 +192,13 @@ class CellOptions:
         "(only recorded answers; a miss sends nothing), refresh (ask again) or off",
         _cache_mode,
         "one of " + "|".join(CACHE_MODES),
+    )
+    cache_prompt: str | bool | None = _option(
+        "TTL",
+        "ask the provider's prompt cache: true (5-minute lifetime), 1h, or false; cached input "
+        "is billed at the cache-read rate and the saving is in the ledger",
+        _prompt_cache_setting,
+        "true, false, 5m or 1h",
     )
 
     def given(self) -> dict[str, Any]:

@@ -8,6 +8,7 @@ response's token counts and timing, the price quote, and the labels of the calle
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
@@ -54,6 +55,24 @@ class CallAccounting:
             base_url=self.base_url,
         )
 
+    def _prompt_cache_saving(self, response: LLMResponse, quote: PriceQuote) -> float | None:
+        """The call's price with every cached input token at the normal input rate, minus its
+        actual price; ``None`` when nothing was read from or written to the prompt cache, or the
+        model has no price."""
+        tokens = response.tokens
+        if quote.cost_usd is None or not (tokens.cache_read or tokens.cache_write):
+            return None
+        from orchestify_nb.pricing import price_call
+
+        uncached = price_call(
+            provider_type=self.provider_type,
+            model=response.model,
+            tokens=replace(tokens, cache_read=0, cache_write=0),
+            overrides=self.pricing_overrides,
+            base_url=self.base_url,
+        )
+        return None if uncached.cost_usd is None else uncached.cost_usd - quote.cost_usd
+
     @property
     def usage_sink(self) -> UsageSink:
         """Where this provider's calls are recorded: its own sink, else the default ledger."""
@@ -79,6 +98,7 @@ class CallAccounting:
             quote.priced,
             quote.source,
         )
+        response.prompt_cache_saved_usd = self._prompt_cache_saving(response, quote)
         response.provider_id = self.provider_id
         response.model_requested = call.request.model
         response.record_id = self._record(call, response, quote)
@@ -173,6 +193,7 @@ def usage_record(
         cell_execution_count=context.cell_execution_count,
         run_id=context.run_id,
         step=context.step,
+        prompt_cache_saved_usd=response.prompt_cache_saved_usd,
     )
 
 

@@ -24,6 +24,7 @@ from orchestify_nb.providers.anthropic_api import (
     thinking_problem,
     to_anthropic_messages,
 )
+from orchestify_nb.providers.prompt_cache import anthropic_breakpoints
 from orchestify_nb.providers.types import (
     LLMRequest,
     ProviderEvent,
@@ -148,6 +149,8 @@ class ClaudeProvider(SDKClientProvider):
         if request.thinking is not None:
             arguments["thinking"] = {"type": "enabled", "budget_tokens": request.thinking}
         arguments.update(request.options)
+        if request.prompt_cache is not None:
+            anthropic_breakpoints(arguments, request.prompt_cache)
         return arguments
 
     async def _complete(

@@ -39,6 +39,7 @@ from orchestify_nb.providers.chat_completions import (
     reasoning_problem,
     stream_chat,
 )
+from orchestify_nb.providers.prompt_cache import chat_breakpoints, openai_cache_key
 from orchestify_nb.providers.types import LLMRequest, ProviderEvent, StreamProgress
 from orchestify_nb.providers.wire_format import cap_response_size
 from orchestify_nb.redaction import split_url_credentials
@@ -277,6 +278,11 @@ class LiteLLMProvider(HeaderSendingProvider):
             else:
                 arguments["reasoning_effort"] = reasoning_effort(request.thinking)
         arguments.update(request.options)
+        if request.prompt_cache is not None:
+            if _is_claude(request.model):
+                chat_breakpoints(arguments, request.prompt_cache)
+            else:
+                arguments.setdefault("prompt_cache_key", openai_cache_key(request))
         headers = {**url_auth, **self._plain_headers()}
         if headers:
             arguments["extra_headers"] = {**headers, **(request.options.get("extra_headers") or {})}

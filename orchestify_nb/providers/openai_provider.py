@@ -24,6 +24,7 @@ from orchestify_nb.providers.chat_completions import (
     reasoning_problem,
     stream_chat,
 )
+from orchestify_nb.providers.prompt_cache import openai_cache_key
 from orchestify_nb.providers.types import LLMRequest, ProviderEvent, StreamProgress
 
 #: Current models (named by the installed SDK, not deprecated, priced), newest first.
@@ -99,6 +100,8 @@ class OpenAIProvider(SDKClientProvider):
             if request.thinking is not None:
                 arguments["reasoning_effort"] = reasoning_effort(request.thinking)
         arguments.update(request.options)
+        if request.prompt_cache is not None:  # OpenAI caches long prefixes by itself
+            arguments.setdefault("prompt_cache_key", openai_cache_key(request))
         return arguments
 
     async def _complete(

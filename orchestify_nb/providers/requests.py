@@ -13,6 +13,7 @@ from numbers import Real
 from typing import Any
 
 from orchestify_nb.errors import InvalidArgumentError
+from orchestify_nb.providers.prompt_cache import PromptCacheValueError, parse_cache_prompt
 from orchestify_nb.providers.types import LLMMessage, LLMRequest, ToolSpec
 
 #: What ``complete()``/``stream()`` take as the conversation: a prompt, or turns.
@@ -108,6 +109,12 @@ def build_request(
     joined_system = "\n\n".join(system_parts) or None
     turns = [m for m in coerced if m.role != "system"]
     problem = problem or invalid_text(turns, joined_system)
+    options = dict(options)
+    prompt_cache = None
+    try:
+        prompt_cache = parse_cache_prompt(options.pop("cache_prompt", None))
+    except PromptCacheValueError as error:
+        problem = problem or str(error)
     if problem is not None:
         raise InvalidArgumentError(
             problem,
@@ -124,6 +131,7 @@ def build_request(
         tools=[ToolSpec.coerce(t) for t in tools or ()],
         thinking=thinking,
         options=options,
+        prompt_cache=prompt_cache,
     )
 
 

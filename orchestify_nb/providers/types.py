@@ -8,10 +8,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from orchestify_nb.tokens import TokenCounts, counts_of
 from orchestify_nb.usage.totals import TokenUsage
+
+if TYPE_CHECKING:
+    from orchestify_nb.providers.prompt_cache import PromptCache
 
 __all__ = [
     "EventType",
@@ -120,6 +123,9 @@ class LLMResponse:
     #: that call cost (this one costs $0).
     cached_at: datetime | None = None
     saved_usd: float | None = None
+    #: What the prompt cache saved on this call: its input at the normal rate minus what it cost
+    #: (negative on a call that only wrote the cache, whose writes cost more than plain input).
+    prompt_cache_saved_usd: float | None = None
 
     #: The seed's names for the counts, read from ``tokens``.
     tokens_input, tokens_output, cache_read_tokens, cache_write_tokens, reasoning_tokens = (
@@ -197,6 +203,8 @@ class LLMRequest:
     tools: list[ToolSpec] = field(default_factory=list)
     thinking: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    #: ``cache_prompt=``: ask the provider's prompt cache (``providers.prompt_cache``).
+    prompt_cache: PromptCache | None = None
 
 
 @dataclass(slots=True)

@@ -88,6 +88,13 @@ def footer_text(response: LLMResponse) -> str:
         saved = f"${response.saved_usd:.6f}" if response.saved_usd is not None else "cost unknown"
         when = response.cached_at.strftime("%Y-%m-%d %H:%M UTC")
         return " · ".join([*parts[:3], "cached", f"from {when}", f"saved {saved}"])
+    saving = response.prompt_cache_saved_usd
+    if saving is not None:  # what reading the prompt cache saved, or writing it cost extra
+        parts.append(
+            f"prompt cache saved ${saving:.6f}"
+            if saving >= 0
+            else f"prompt cache write +${-saving:.6f}"
+        )
     if response.latency_s is not None:
         parts.append(f"{response.latency_s:.2f} s")
     if response.finish_reason == "length":

@@ -13,6 +13,7 @@ import json
 import threading
 import time
 from collections import deque
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -23,6 +24,7 @@ from orchestify_nb.testing.http_server import (
     HttpResponse,
     StreamedResponse,
 )
+from orchestify_nb.testing.prompt_cache import PromptCacheSimulator
 from orchestify_nb.testing.replies import (
     ReplyTiming,
     ResolvedReply,
@@ -134,6 +136,8 @@ class LLMEmulator:
         self._lock = threading.Lock()
         self._queue: deque[Scripted] = deque()
         self._log: list[RecordedRequest] = []
+        #: Anthropic's prompt cache as the emulator plays it (see ``testing.prompt_cache``).
+        self.prompt_cache = PromptCacheSimulator()
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> LLMEmulator:
@@ -189,10 +193,11 @@ class LLMEmulator:
             return list(self._log)
 
     def reset(self) -> None:
-        """Forget queued items and recorded requests."""
+        """Forget queued items, recorded requests and the emulated prompt cache."""
         with self._lock:
             self._queue.clear()
             self._log.clear()
+        self.prompt_cache.clear()
 
     def _next_scripted(self) -> Scripted | None:
         with self._lock:
@@ -261,11 +266,12 @@ class LLMEmulator:
             return self._error(api, scripted)
         drop_after = scripted.after_chunks if isinstance(scripted, Fault) else None
         reply = scripted.reply if isinstance(scripted, Fault) else scripted
+        reply = reply or Reply(text=last_user_text(body) or "(empty prompt)")
+        prompt = prompt_tokens(body)
+        if api == "anthropic":
+            reply = self._with_prompt_cache(reply, body, prompt)
         resolved = resolve_reply(
-            reply or Reply(text=last_user_text(body) or "(empty prompt)"),
-            requested_model=str(body["model"]),
-            prompt_tokens=prompt_tokens(body),
-            timing=self._timing,
+            reply, requested_model=str(body["model"]), prompt_tokens=prompt, timing=self._timing
         )
         if body.get("stream") is True:
             return _stream_response(api, body, resolved, drop_after)
@@ -275,6 +281,21 @@ class LLMEmulator:
         if drop_after is not None:
             return None  # a dropped non-streaming request: the connection closes unanswered
         return _json_response(200, wire.response_body(resolved), _request_id(api))
+
+    def _with_prompt_cache(self, reply: Reply, body: dict[str, Any], prompt: int) -> Reply:
+        """A reply that scripts no prompt-cache counts gets those of the emulated cache."""
+        if reply.input_tokens is not None or reply.cache_read_tokens or reply.cache_write_tokens:
+            return reply
+        usage = self.prompt_cache.usage(body)
+        if usage is None:
+            return reply
+        read, write = usage
+        return replace(
+            reply,
+            input_tokens=max(prompt, read + write),
+            cache_read_tokens=read,
+            cache_write_tokens=write,
+        )
 
     def _control(self, method: str, path: str, body: bytes) -> HttpResponse:
         """``/_emulator/requests|enqueue|reset``: scripting from another process."""

@@ -22,6 +22,8 @@ SUMMARY_COLUMNS = (
     "calls",
     *TOKEN_FIELDS,
     "cost_usd",
+    "saved_usd",
+    "prompt_cache_saved_usd",
     "unpriced_calls",
     "mean_latency_s",
     "error_rate",
@@ -71,7 +73,14 @@ def keyed_frame(
 
 
 #: The columns ``summarise`` reads besides the group keys.
-SUMMARISED_COLUMNS = ("status", *TOKEN_FIELDS, "cost_usd", "latency_s")
+SUMMARISED_COLUMNS = (
+    "status",
+    *TOKEN_FIELDS,
+    "cost_usd",
+    "saved_usd",
+    "prompt_cache_saved_usd",
+    "latency_s",
+)
 
 
 def summary(store: LedgerStorage, filters: Filters, by: Sequence[str]) -> pd.DataFrame:
@@ -101,6 +110,9 @@ def summarise(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     result = groups.agg(**aggregations)
     # A group whose calls were all unpriced costs "unknown" (NaN), never $0.
     result["cost_usd"] = groups["cost_usd"].sum(min_count=1)
+    # What the response cache (replayed answers) and the prompt cache saved; $0 when unused.
+    result["saved_usd"] = groups["saved_usd"].sum().astype("float64")
+    result["prompt_cache_saved_usd"] = groups["prompt_cache_saved_usd"].sum().astype("float64")
     result["calls"] = result["calls"].astype("Int64")
     result["unpriced_calls"] = result["unpriced_calls"].astype("Int64")
     return result[list(SUMMARY_COLUMNS)]

@@ -33,6 +33,8 @@ BUDGET_COLUMNS = (
 USAGE_COLUMNS = (
     "cost_usd",
     "calls",
+    "saved_usd",
+    "prompt_cache_saved_usd",
     "input_tokens",
     "output_tokens",
     "cache_read_tokens",
@@ -44,6 +46,8 @@ USAGE_COLUMNS = (
 )
 #: Shown only when some group has a non-zero value.
 _OPTIONAL_COLUMNS = (
+    "saved_usd",
+    "prompt_cache_saved_usd",
     "cache_read_tokens",
     "cache_write_tokens",
     "reasoning_tokens",

@@ -138,6 +138,8 @@ def test_summary_gives_calls_tokens_cost_latency_and_error_rate_per_group(histor
         "cache_read_tokens",
         "reasoning_tokens",
         "cost_usd",
+        "saved_usd",
+        "prompt_cache_saved_usd",
         "unpriced_calls",
         "mean_latency_s",
         "error_rate",

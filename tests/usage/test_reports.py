@@ -89,3 +89,21 @@ def test_budget_table_without_budgets_is_empty_with_its_columns(isolated_ledger:
     table = budget_table(isolated_ledger)
 
     assert table.empty and list(table.columns)[:4] == ["budget", "provider", "period", "limit_usd"]
+
+
+def test_usage_shows_what_the_response_and_prompt_caches_saved_only_when_they_saved(
+    ledger: Ledger,
+) -> None:
+    assert "saved_usd" not in usage_table(ledger).columns
+    assert "prompt_cache_saved_usd" not in usage_table(ledger).columns
+
+    ledger.record(make_record(model="claude-sonnet-4-6", cost_usd=0.5, prompt_cache_saved_usd=0.25))
+    ledger.record(
+        make_record(model="claude-sonnet-4-6", cost_usd=0.1, prompt_cache_saved_usd=-0.05)
+    )
+    ledger.record(make_record(model="gpt-4o", cost_usd=0.0, saved_usd=0.5, mode="cache"))
+    table = usage_table(ledger, by="model", since="7d")
+
+    assert table.loc["claude-sonnet-4-6", "prompt_cache_saved_usd"] == pytest.approx(0.20)
+    assert table.loc["gpt-4o", "saved_usd"] == pytest.approx(0.5)
+    assert table.loc["claude-haiku-4-5", "saved_usd"] == 0.0
