@@ -28,7 +28,9 @@ from orchestify_nb.batch.limits import PacedLimiter
 from orchestify_nb.batch.progress import BatchProgress
 from orchestify_nb.batch.providers import resolve_provider
 from orchestify_nb.batch.result import BatchInputError, BatchResult, BatchRow, Prompt
+from orchestify_nb.batch.shared_prefix import share_prompt_prefix
 from orchestify_nb.providers.base import LLMProvider
+from orchestify_nb.providers.caching import CACHE_MODES, CacheMode
 from orchestify_nb.providers.types import LLMRequest
 from orchestify_nb.usage.context import call_context
 
@@ -89,6 +91,7 @@ class BatchRun:
     tpm: float | None
     progress: bool
     description: str | None
+    cache: CacheMode | None = None
 
     async def run(self) -> BatchResult:
         """Send the rows; on cancel, keep the finished ones and mark the rest ``cancelled``."""
@@ -133,7 +136,7 @@ class BatchRun:
                     await token_limiter.acquire(input_tokens + request.max_tokens)
                 started = time.perf_counter()
                 try:
-                    response = await provider.complete(request)
+                    response = await provider.complete(request, cache=self.cache)
                 except Exception as error:  # the row keeps its error; the batch goes on
                     row.fail(error, time.perf_counter() - started)
                 else:
@@ -157,6 +160,7 @@ def prepare_batch(
     tag: str | None = None,
     progress: bool = True,
     description: str | None = None,
+    cache: CacheMode | None = None,
     **params: Any,
 ) -> BatchRun:
     """Validate and estimate a batch without sending anything (arguments as ``run_batch``).
@@ -171,12 +175,19 @@ def prepare_batch(
     for name, limit in (("rpm", rpm), ("tpm", tpm)):
         if limit is not None and limit <= 0:
             raise BatchInputError(f"{name} must be positive (or None for no limit), got {limit}.")
+    if cache is not None and cache not in CACHE_MODES:
+        raise BatchInputError(
+            f"cache must be one of {', '.join(CACHE_MODES)} (or None for the default), "
+            f"got {cache!r}."
+        )
     chosen = resolve_provider(provider)
     prompt_list = list(prompts)
     previous = _previous_result(resume, prompt_list)
     rows = [_carry_over(index, prompt, previous) for index, prompt in enumerate(prompt_list)]
     to_send = [row for row in rows if row.status == "pending"]
     requests = [chosen.build_request(row.prompt, model=model, **params) for row in to_send]
+    declined = "cache_prompt" in params and not params["cache_prompt"]
+    requests = share_prompt_prefix(requests, chosen.provider_type, declined=declined)
     estimate = estimate_batch(chosen, requests)
     refuse_over_budget(chosen, estimate)
     result = BatchResult(
@@ -198,6 +209,7 @@ def prepare_batch(
         tpm=tpm,
         progress=progress,
         description=description,
+        cache=cache,
     )
 
 
@@ -211,8 +223,12 @@ async def run_batch(prompts: Iterable[Prompt], **kwargs: Any) -> BatchResult:
     same prompts, or ``True`` for the last one run in this process: only its unanswered rows are
     sent, under the same batch id), ``tag`` (the batch id in the usage ledger; default a new
     ``batch-...`` id), ``progress`` (show the estimate and a tqdm bar, default True),
-    ``description`` (the bar's label). Anything else (``system``, ``max_tokens``,
-    ``temperature``, provider options) goes to every ``provider.complete()`` call.
+    ``description`` (the bar's label), ``cache`` (the response cache's mode for every row:
+    ``auto``, ``replay``, ``refresh`` or ``off``; see ``providers.caching``). Rows that start
+    with the same long text (a shared template) ask the provider's prompt cache for it
+    (``batch.shared_prefix``; ``cache_prompt=False`` turns that off). Anything else
+    (``system``, ``max_tokens``, ``temperature``, provider options) goes to every
+    ``provider.complete()`` call.
 
     Raises ``BudgetExceededError`` before sending when the estimated cost would break a budget.
     Cancelling the task keeps every finished row (``last_result()``) and marks the rest

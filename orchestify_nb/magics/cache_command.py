@@ -72,4 +72,5 @@ def _stats(store: Any) -> Any:
             "saved ever ($)": round(stats.saved_total_usd, 6),
         },
         name="response cache",
+        dtype=object,  # counts stay whole numbers beside the dollar amounts
     )

@@ -23,6 +23,8 @@ from orchestify_nb.panel.layout import build_widgets
 from orchestify_nb.panel.summary import ProviderChoice, provider_choices, static_html
 from orchestify_nb.panel.turn import TurnView, one_line
 from orchestify_nb.panel.usage_view import ledger_table_html, strip_html
+from orchestify_nb.providers.caching import CacheMode, check_cache_mode
+from orchestify_nb.providers.prompt_cache import parse_cache_prompt
 from orchestify_nb.providers.types import LLMMessage
 from orchestify_nb.render import UpdateThrottle
 from orchestify_nb.render.cancelled import cancelled_record, partial_response
@@ -43,11 +45,22 @@ class Panel:
     ``Panel()`` uses the notebook session's registry (the one ``%load_ext orchestify_nb`` and
     ``%%llm`` use); pass ``registry`` to use another. Display it as a cell's last expression or
     with ``show()``. The conversation stays in the panel until Clear; every call is recorded in
-    the usage ledger with the tag ``panel``.
+    the usage ledger with the tag ``panel``. ``cache`` is the response cache's mode for the
+    panel's calls (``auto``, ``replay``, ``refresh``, ``off``; default: the session's) and
+    ``cache_prompt`` asks the provider's prompt cache (``True``, ``"1h"``), as in ``%%llm``.
     """
 
-    def __init__(self, registry: ProviderRegistry | None = None) -> None:
+    def __init__(
+        self,
+        registry: ProviderRegistry | None = None,
+        *,
+        cache: CacheMode | None = None,
+        cache_prompt: bool | str | None = None,
+    ) -> None:
         problem: OrchestifyError | None = None
+        self.cache = None if cache is None else check_cache_mode(cache, "Panel(cache=...)")
+        parse_cache_prompt(cache_prompt)  # a bad value fails here, not at the first Send
+        self.cache_prompt = cache_prompt
         if registry is None:
             from orchestify_nb.session import get_session
 
@@ -110,7 +123,10 @@ class Panel:
             "temperature": self.ui.temperature.value if self.ui.set_temperature.value else None,
             "max_tokens": self.ui.max_tokens.value,
             "system": self.ui.system.value.strip() or None,
+            "cache": self.cache,
         }
+        if self.cache_prompt is not None:
+            options["cache_prompt"] = self.cache_prompt
         self._task = loop.create_task(self._answer(turn, provider, messages, options))
         self._set_busy(True)
         return self._task

@@ -51,9 +51,16 @@ class PromptCacheValueError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class PromptCache:
-    """A request's prompt-cache setting: on, with the TTL its breakpoints ask for."""
+    """A request's prompt-cache setting: on, with the TTL its breakpoints ask for.
+
+    ``shared_prefix_chars`` is set by batch runs whose rows start with the same text (a shared
+    template): that many leading characters of the last turn are cached on their own, and the
+    end of the conversation, which differs row to row, is not marked (writing it would cost
+    each row a quarter more for a prefix no other row reads).
+    """
 
     ttl: Ttl = "5m"
+    shared_prefix_chars: int = 0
 
     @property
     def control(self) -> dict[str, str]:
@@ -111,6 +118,12 @@ def anthropic_breakpoints(arguments: dict[str, Any], setting: PromptCache) -> in
     slots = MAX_BREAKPOINTS - _existing_breakpoints(arguments)
     chosen: list[_Spot] = []
     spots = list(_spots(arguments))
+    ends_with_turn = bool(spots) and spots[-1].kind == "last"
+    if ends_with_turn and _split_shared_prefix(arguments, setting.shared_prefix_chars):
+        shared = approximate_tokens(arguments["messages"][-1]["content"][0]["text"])
+        last = spots.pop()  # the rows' ends differ: marking them would only pay for writes
+        before = last.prefix_tokens - last.own_tokens
+        spots.append(_Spot("shared", last.index, before + shared, shared))
     for spot in _by_value(spots):
         if len(chosen) == slots:
             break
@@ -125,7 +138,7 @@ def anthropic_breakpoints(arguments: dict[str, Any], setting: PromptCache) -> in
 class _Spot:
     """A place a breakpoint can go: the last block of the tools, the system or a turn."""
 
-    kind: Literal["tools", "system", "turn", "last"]
+    kind: Literal["tools", "system", "turn", "last", "shared"]
     index: int  # the turn's index (turns), else -1
     prefix_tokens: int
     own_tokens: int
@@ -143,7 +156,11 @@ class _Spot:
             turn = messages[self.index]
             content = turn["content"]
             blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
-            messages[self.index] = {**turn, "content": _with_control(blocks, control)}
+            if self.kind == "shared":  # the shared text, the first of the turn's two blocks
+                marked = [{**blocks[0], "cache_control": control}, *blocks[1:]]
+            else:
+                marked = _with_control(blocks, control)
+            messages[self.index] = {**turn, "content": marked}
 
 
 def _spots(arguments: dict[str, Any]) -> Iterator[_Spot]:
@@ -169,9 +186,24 @@ def _spots(arguments: dict[str, Any]) -> Iterator[_Spot]:
         yield _Spot(kind, index, prefix, own)
 
 
+def _split_shared_prefix(arguments: dict[str, Any], chars: int) -> bool:
+    """Cut the last turn's text into two blocks, the first ``chars`` characters (shared by a
+    batch's rows) and the rest; False when the last turn is not plain text that long."""
+    messages = arguments.get("messages") or []
+    if not messages or not isinstance(messages[-1].get("content"), str):
+        return False
+    last = messages[-1]
+    text: str = last["content"]
+    if not 0 < chars < len(text):
+        return False
+    blocks = [{"type": "text", "text": text[:chars]}, {"type": "text", "text": text[chars:]}]
+    arguments["messages"] = [*messages[:-1], {**last, "content": blocks}]
+    return True
+
+
 def _by_value(spots: list[_Spot]) -> list[_Spot]:
     """The conversation's end first, then the system (or tools), then turns newest first."""
-    rank = {"last": 0, "system": 1, "tools": 1, "turn": 2}
+    rank = {"last": 0, "shared": 0, "system": 1, "tools": 1, "turn": 2}
     return sorted(spots, key=lambda spot: (rank[spot.kind], -spot.index))
 
 
@@ -208,13 +240,15 @@ def _existing_breakpoints(arguments: dict[str, Any]) -> int:
 
 # ------------------------------------------------------------------------------------- OpenAI
 def openai_cache_key(request: LLMRequest) -> str:
-    """A ``prompt_cache_key`` shared by requests with the same model, system prompt and tools:
-    the part of a prompt that repeats across a notebook's calls (and a batch's rows)."""
+    """A ``prompt_cache_key`` shared by requests with the same model, system prompt and tools
+    (and, in a batch, the rows' shared leading text): the part of a prompt that repeats."""
+    shared = request.prompt_cache.shared_prefix_chars if request.prompt_cache else 0
     stable = json.dumps(
         [
             request.model,
             request.system,
             [[tool.name, tool.description, tool.parameters] for tool in request.tools],
+            request.messages[-1].content[:shared] if shared and request.messages else "",
         ],
         sort_keys=True,
         default=str,
