@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 from orchestify_nb.errors import ProviderError
 from orchestify_nb.providers.calls import CallInProgress
 from orchestify_nb.providers.types import LLMResponse, TokenUsage
+from orchestify_nb.tokens import TokenCounts
 from orchestify_nb.usage.context import current_call_context
 from orchestify_nb.usage.record import CallStatus, UsageRecord
 
@@ -55,6 +56,24 @@ class CallAccounting:
             base_url=self.base_url,
         )
 
+    def _with_one_hour_writes(
+        self, request: LLMRequest, response: LLMResponse, quote: PriceQuote
+    ) -> PriceQuote:
+        """Anthropic bills a one-hour cache write at twice the input price; the price data has
+        the five-minute rate (1.25 times), so the difference is added for ``cache_prompt="1h"``."""
+        from orchestify_nb.providers.prompt_cache import write_surcharge_factor
+
+        writes = response.tokens.cache_write
+        factor = write_surcharge_factor(request.prompt_cache, response.model)
+        if quote.cost_usd is None or not writes or not factor:
+            return quote
+        plain = self._price(
+            LLMResponse(content="", model=response.model, tokens=TokenCounts(writes))
+        )
+        if plain.cost_usd is None:
+            return quote
+        return replace(quote, cost_usd=quote.cost_usd + plain.cost_usd * factor)
+
     def _prompt_cache_saving(self, response: LLMResponse, quote: PriceQuote) -> float | None:
         """The call's price with every cached input token at the normal input rate, minus its
         actual price; ``None`` when nothing was read from or written to the prompt cache, or the
@@ -92,7 +111,7 @@ class CallAccounting:
     def _finish(self, call: CallInProgress) -> LLMResponse:
         """The finished call's one response: timed, priced, stamped and recorded."""
         response = call.response()
-        quote = self._price(response)
+        quote = self._with_one_hour_writes(call.request, response, self._price(response))
         response.cost_usd, response.priced, response.price_source = (
             quote.cost_usd,
             quote.priced,

@@ -85,6 +85,19 @@ def parse_cache_prompt(value: object) -> PromptCache | None:
     )
 
 
+#: Anthropic's cache-write prices as multiples of the input price, by TTL; the price data
+#: carries the five-minute one.
+WRITE_PRICE_FACTOR: dict[Ttl, float] = {"5m": 1.25, "1h": 2.0}
+
+
+def write_surcharge_factor(setting: PromptCache | None, model: str) -> float:
+    """How much of the input price to add per written token beyond the price data's
+    five-minute write price: 0.75 for Claude with ``cache_prompt="1h"``, else 0."""
+    if setting is None or "claude" not in model:
+        return 0.0
+    return WRITE_PRICE_FACTOR[setting.ttl] - WRITE_PRICE_FACTOR["5m"]
+
+
 def minimum_cacheable_tokens(model: str) -> int:
     """The shortest prefix ``model`` caches; a shorter one is processed at the normal rate."""
     for prefix, tokens in _MINIMUM_BY_PREFIX:

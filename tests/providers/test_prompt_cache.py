@@ -94,6 +94,21 @@ async def test_the_second_call_reads_the_cache_and_the_ledger_saving_matches_a_h
     assert rows[0].prompt_cache_saved_usd < 0 < rows[1].prompt_cache_saved_usd  # write, then read
 
 
+async def test_a_one_hour_write_is_billed_at_twice_the_input_price(
+    claude: LLMProvider, isolated_ledger: Ledger
+) -> None:
+    answer = await claude.complete("Travel policy?", system=HANDBOOK, cache_prompt="1h")
+
+    tokens = answer.tokens
+    uncached = tokens.input - tokens.cache_write
+    assert tokens.cache_write > 2000 and tokens.cache_read == 0
+    by_hand = (uncached * 3.00 + tokens.cache_write * 6.00 + tokens.output * 15.00) / 1_000_000
+    assert answer.cost_usd == pytest.approx(by_hand, abs=1e-9)
+    assert answer.prompt_cache_saved_usd == pytest.approx(-tokens.cache_write * 3.00 / 1e6)
+    (row,) = isolated_ledger.records()
+    assert row.cost_usd == pytest.approx(by_hand, abs=1e-9)
+
+
 async def test_long_conversations_get_at_most_four_breakpoints_on_the_most_valuable_prefixes(
     claude: LLMProvider, llm_emulator: LLMEmulator
 ) -> None:
