@@ -77,6 +77,7 @@ _EXPORTS: dict[str, str] = {
     "ToolRun": "orchestify_nb.tools",
     "run_tools": "orchestify_nb.tools",
     "run_tools_sync": "orchestify_nb.tools",
+    "mcp_tools": "orchestify_nb.session",
     "ToolError": "orchestify_nb.errors",
     "ToolDefinitionError": "orchestify_nb.errors",
     "MCPServerError": "orchestify_nb.errors",

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from orchestify_nb.errors import ConfigError
     from orchestify_nb.providers.types import LLMMessage
     from orchestify_nb.registry import ProviderRegistry
+    from orchestify_nb.tools import Tool
+    from orchestify_nb.tools.mcp import MCPServers
 
 
 @dataclass
@@ -36,12 +38,28 @@ class NotebookSession:
     chats: dict[str, list[LLMMessage]] = field(default_factory=dict)
     last_error: BaseException | None = None
     problem_announced: bool = False
+    _mcp: MCPServers | None = field(default=None, repr=False)
 
     @property
     def config_source(self) -> str:
         """Where the config came from: a file path, or a description of the embedded default."""
         source = self.config.source if self.config is not None else None
         return source or "the embedded default config"
+
+    @property
+    def mcp(self) -> MCPServers:
+        """The config's MCP servers (``mcp_servers:``), each started on first use."""
+        if self._mcp is None:
+            from orchestify_nb.tools.mcp import MCPServers
+
+            self._mcp = MCPServers(self.config.mcp_servers if self.config is not None else {})
+        return self._mcp
+
+    def close(self) -> None:
+        """Stop what the session started (its MCP servers)."""
+        if self._mcp is not None:
+            self._mcp.close()
+            self._mcp = None
 
     def chat(self, name: str) -> list[LLMMessage]:
         """The turns of conversation ``name`` (created empty on first use)."""
@@ -97,6 +115,12 @@ def get_session() -> NotebookSession:
         return _session
 
 
+def mcp_tools(*names: str) -> list[Tool]:
+    """Tools of the session's MCP servers (config ``mcp_servers:``), for ``run_tools``:
+    ``"docs"`` gives every tool of server ``docs``, ``"docs.search"`` one of them."""
+    return get_session().mcp.pick(*names)
+
+
 def peek_session() -> NotebookSession | None:
     """The session if one was built, without building it (``%unload_ext`` uses this)."""
     return _session
@@ -104,7 +128,10 @@ def peek_session() -> NotebookSession | None:
 
 def set_session(session: NotebookSession | None) -> None:
     """Replace the process's session (``%llm config PATH``), or drop it so the next
-    ``get_session()`` discovers the config again."""
+    ``get_session()`` discovers the config again. The session replaced is closed (its MCP
+    servers stop)."""
     global _session
     with _lock:
-        _session = session
+        replaced, _session = _session, session
+    if replaced is not None and replaced is not session:
+        replaced.close()

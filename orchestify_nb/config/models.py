@@ -297,6 +297,41 @@ class AgentConfig(_Section):
     cache_prompt: CachePromptSetting = None
 
 
+class MCPServerConfig(_Section):
+    """One entry under ``mcp_servers:``: a local server started as a subprocess speaking MCP on
+    stdio (``command``, ``args``, ``env``, ``cwd``), or a remote one over streamable HTTP
+    (``url``, ``headers``). ``env`` values and ``headers`` are held as secrets (they carry
+    tokens). ``timeout`` bounds one tool call, in seconds."""
+
+    command: str | None = None
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, SecretStr] = Field(default_factory=dict)
+    cwd: str | None = None
+    url: str | None = None
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
+    timeout: PositiveFloat = 60.0
+
+    def _problems(self) -> list[tuple[Loc, str]]:
+        if (self.command is None) == (self.url is None):
+            return [
+                (
+                    (),
+                    "an MCP server needs either command: (a local server on stdio) or url: (a "
+                    "streamable HTTP server), not both and not neither",
+                )
+            ]
+        stdio_only = ("args", "env", "cwd")
+        if self.url is not None:
+            return [
+                ((name,), f"{name} applies to a command: server, not a url: one; remove it")
+                for name in stdio_only
+                if getattr(self, name)
+            ]
+        if self.headers:
+            return [(("headers",), "headers apply to a url: server, not a command: one")]
+        return []
+
+
 class LedgerConfig(_Section):
     """``ledger:`` — where the usage ledger lives (a file path or ``:memory:``). ``None`` means the
     ``ORCHESTIFY_LEDGER`` variable, else the user data directory."""
@@ -375,6 +410,8 @@ class OrchestifyConfig(_Section):
     budgets: BudgetsConfig | None = None
     #: The response cache's default mode (``ORCHESTIFY_CACHE`` and per-call ``cache=`` win).
     cache: Literal["auto", "replay", "refresh", "off"] | None = None
+    #: MCP servers whose tools ``%%llm tools=server.tool`` and ``session.mcp`` offer.
+    mcp_servers: dict[str, MCPServerConfig] = Field(default_factory=dict)
 
     _source: str | None = PrivateAttr(default=None)
     _lines: dict[Loc, int] = PrivateAttr(default_factory=dict)
@@ -395,7 +432,7 @@ class OrchestifyConfig(_Section):
         """Price overrides for one provider: the top-level ``pricing:``, then its own on top."""
         return {**self.pricing, **self.providers[provider_id].pricing}
 
-    @field_validator("providers", "agents", "pricing", mode="before")
+    @field_validator("providers", "agents", "pricing", "mcp_servers", mode="before")
     @classmethod
     def _empty_section(cls, value: object) -> object:
         return {} if value is None else value

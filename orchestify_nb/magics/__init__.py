@@ -42,8 +42,12 @@ def load_extension(shell: InteractiveShell) -> None:
 def unload_extension(shell: InteractiveShell) -> None:
     """Remove what ``load_extension`` added (the session and its chats stay for a reload)."""
     from orchestify_nb.magics.warm_up import cancel_warm_up
+    from orchestify_nb.session import peek_session
 
     cancel_warm_up()  # nothing of the extension keeps running once it is unloaded
+    session = peek_session()
+    if session is not None:
+        session.close()  # its MCP servers
     manager = shell.magics_manager
     for kind in ("line", "cell"):
         manager.magics[kind].pop("llm", None)

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from collections.abc import AsyncIterator
-from contextlib import closing
+from contextlib import AbstractContextManager, closing
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -100,6 +100,10 @@ def run_llm_cell(
     except OrchestifyError as error:
         raise as_usage_error(session, error) from None
 
+    if options.tools:  # a tool loop: its own rendering of steps, out= holds the ToolRun
+        from orchestify_nb.magics.tool_cell import run_tool_cell
+
+        return run_tool_cell(shell, session, options, provider, messages, args)
     response, renderer = _call(shell, session, provider, options, request)
     renderer.finish(response, answer_metadata(response, options, messages, system))
     if options.chat:
@@ -123,7 +127,6 @@ def _call(
     """Send the request as built, under the cell's usage labels; on failure the renderer keeps
     what arrived."""
     from orchestify_nb.render import StreamRenderer
-    from orchestify_nb.usage.context import call_context
 
     output_format: OutputFormat = options.format  # type: ignore[assignment]
     renderer = StreamRenderer(
@@ -133,12 +136,7 @@ def _call(
     )
     renderer.start()
     try:
-        with call_context(
-            tag=options.tag,
-            agent=options.agent,
-            notebook_path=_notebook_path(shell),
-            cell_execution_count=current_cell_number(shell),
-        ):
+        with cell_context(shell, options):
             if options.stream:
                 response = _stream(provider, request, renderer, options.cache)
             else:
@@ -211,7 +209,19 @@ def current_cell_number(shell: InteractiveShell) -> int:
     return number
 
 
-def _notebook_path(shell: InteractiveShell) -> str | None:
+def cell_context(shell: InteractiveShell, options: CellOptions) -> AbstractContextManager[Any]:
+    """The usage labels of this cell's calls: tag, agent, notebook and cell number."""
+    from orchestify_nb.usage.context import call_context
+
+    return call_context(
+        tag=options.tag,
+        agent=options.agent,
+        notebook_path=notebook_path(shell),
+        cell_execution_count=current_cell_number(shell),
+    )
+
+
+def notebook_path(shell: InteractiveShell) -> str | None:
     path = os.environ.get("JPY_SESSION_NAME") or shell.user_ns.get("__session__")
     return str(path) if path else None
 

@@ -193,6 +193,23 @@ class CellOptions:
         _cache_mode,
         "one of " + "|".join(CACHE_MODES),
     )
+    tools: str | None = _option(
+        "NAMES",
+        "let the model call these notebook functions (or MCP tools, server.tool), "
+        "comma-separated: tools=get_weather,docs.search",
+        _text,
+        "names, comma-separated",
+    )
+    max_steps: int | None = _option(
+        "N", "with tools=: most model turns (default 10)", _positive_int, "a whole number > 0"
+    )
+    approve: str | None = _option(
+        "RULE",
+        "with tools=: ask (asks before each tool call) or the name of a notebook function "
+        "that takes the ToolCall and returns True to run it",
+        _text,
+        "ask or a function name",
+    )
     cache_prompt: str | bool | None = _option(
         "TTL",
         "ask the provider's prompt cache: true (5-minute lifetime), 1h, or false; cached input "

@@ -3,10 +3,12 @@
 from orchestify_nb.tools.execution import Approval
 from orchestify_nb.tools.functions import Tool, as_tool, tool
 from orchestify_nb.tools.loop import run_tools, run_tools_sync, stream_tool_run
+from orchestify_nb.tools.mcp import MCPServers
 from orchestify_nb.tools.run import ToolEvent, ToolResult, ToolRun, ToolStep
 
 __all__ = [
     "Approval",
+    "MCPServers",
     "Tool",
     "ToolEvent",
     "ToolResult",

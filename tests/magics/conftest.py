@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -109,10 +110,18 @@ def kernel_notebook(
 ) -> Iterator[KernelNotebook]:
     """One kernel for the module, with the extension loaded; shut down after the last test."""
     directory = tmp_path_factory.mktemp("kernel")
+    with kernel_with_config(directory, write_config(directory, emulator)) as notebook:
+        yield notebook
+
+
+@contextmanager
+def kernel_with_config(directory: Path, config: Path) -> Iterator[KernelNotebook]:
+    """A kernel started in ``directory`` with ``config`` and its own ledger there, the
+    extension loaded."""
     ledger_path = directory / "ledger.sqlite3"
     env = {
         **os.environ,
-        "ORCHESTIFY_CONFIG": str(write_config(directory, emulator)),
+        "ORCHESTIFY_CONFIG": str(config),
         "ORCHESTIFY_LEDGER": str(ledger_path),
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }
