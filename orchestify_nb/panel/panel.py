@@ -14,6 +14,7 @@ import asyncio
 import html
 import logging
 import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from orchestify_nb.errors import OrchestifyError
 from orchestify_nb.panel.copy_cell import copy_button_html
 from orchestify_nb.panel.layout import build_widgets
 from orchestify_nb.panel.summary import ProviderChoice, provider_choices, static_html
+from orchestify_nb.panel.tools_view import PanelTools
 from orchestify_nb.panel.turn import TurnView, one_line
 from orchestify_nb.panel.usage_view import ledger_table_html, strip_html
 from orchestify_nb.providers.caching import CacheMode, check_cache_mode
@@ -28,6 +30,8 @@ from orchestify_nb.providers.prompt_cache import parse_cache_prompt
 from orchestify_nb.providers.types import LLMMessage
 from orchestify_nb.render import UpdateThrottle
 from orchestify_nb.render.cancelled import cancelled_record, partial_response
+from orchestify_nb.render.tool_steps import ToolStepsView
+from orchestify_nb.tools import Approval, Tool, ToolEvent, ToolRun
 from orchestify_nb.usage.context import call_context
 
 if TYPE_CHECKING:
@@ -48,6 +52,9 @@ class Panel:
     the usage ledger with the tag ``panel``. ``cache`` is the response cache's mode for the
     panel's calls (``auto``, ``replay``, ``refresh``, ``off``; default: the session's) and
     ``cache_prompt`` asks the provider's prompt cache (``True``, ``"1h"``), as in ``%%llm``.
+    ``tools`` (functions or ``Tool``s, e.g. ``mcp_tools("docs")``) lets the model call them:
+    a selector picks which, each call shows in the answer as it runs, and ``approve="ask"``
+    asks Approve / Deny before each call (or pass a function deciding).
     """
 
     def __init__(
@@ -56,6 +63,8 @@ class Panel:
         *,
         cache: CacheMode | None = None,
         cache_prompt: bool | str | None = None,
+        tools: Sequence[Tool | Callable[..., Any]] | None = None,
+        approve: Approval = None,
     ) -> None:
         problem: OrchestifyError | None = None
         self.cache = None if cache is None else check_cache_mode(cache, "Panel(cache=...)")
@@ -69,9 +78,17 @@ class Panel:
         self.registry = registry
         self.turns: list[TurnView] = []
         self.history: list[LLMMessage] = []
+        self._run_messages: list[LLMMessage] | None = None
         self._task: asyncio.Task[None] | None = None
         self._choices = {choice.provider_id: choice for choice in provider_choices(registry)}
         self.ui = build_widgets(list(self._choices.values()))
+        self.tools = PanelTools(tools, approve) if tools else None
+        if self.tools is not None:
+            chat = self.ui.tabs.children[0]  # under the system prompt, and under the conversation
+            parts = list(chat.children)
+            parts.insert(parts.index(self.ui.system) + 1, self.tools.selector)
+            parts.insert(parts.index(self.ui.status), self.tools.approval)
+            chat.children = tuple(parts)
         if problem is not None:
             self._say(f"Config problem: {one_line(problem)}", error=True)
         elif not self._choices:
@@ -196,11 +213,22 @@ class Panel:
     ) -> None:
         throttle = UpdateThrottle()
         started, started_wall = time.perf_counter(), datetime.now(UTC)
+        steps, step = ToolStepsView(live=False), 0
         try:
             with call_context(tag="panel"):
-                async for event in provider.stream(messages, **options):
-                    if event.type == "done" and event.response is not None:
-                        turn.finish(event.response)
+                async for event in self._events(provider, messages, options):
+                    if isinstance(event, ToolEvent):
+                        steps.add(event)
+                        turn.show_steps(steps.bundle()["text/html"])
+                        if event.run is not None:
+                            self._finish_run(turn, event.run)
+                    elif event.type == "done" and event.response is not None:
+                        step += 1
+                        if event.response.tool_calls and self.tools is not None:
+                            steps.note(step, event.response.content)
+                            turn.next_turn()
+                        else:
+                            turn.finish(event.response)
                     else:
                         turn.add(event)
                         if throttle.due():
@@ -221,8 +249,31 @@ class Panel:
             self._set_busy(False)
             self.refresh_usage()
 
+    def _events(
+        self, provider: LLMProvider, messages: list[LLMMessage], options: dict[str, Any]
+    ) -> AsyncIterator[Any]:
+        """The answer's events: a plain stream, or a tool loop's when tools are ticked."""
+        chosen = self.tools.selected() if self.tools is not None else []
+        if self.tools is None or not chosen:
+            return provider.stream(messages, **options)
+        return provider.stream_tools(  # type: ignore[no-any-return]
+            messages, tools=chosen, approve=self.tools.decider(), **options
+        )
+
+    def _finish_run(self, turn: TurnView, run: ToolRun) -> None:
+        """The loop ended: its last turn is the answer (also when ``max_steps`` stopped it)."""
+        if turn.state == "streaming" and run.response is not None:
+            turn.finish(run.response)
+        self._run_messages = run.messages
+
     def _remember(self, turn: TurnView) -> None:
-        """Add a finished or stopped exchange to the history sent with the next prompt."""
+        """Add a finished or stopped exchange to the history sent with the next prompt (a tool
+        loop's whole conversation, its calls and results included)."""
+        run_messages, self._run_messages = self._run_messages, None
+        if run_messages is not None and turn.state == "done":
+            self.history = list(run_messages)
+            self.ui.copy.value = copy_button_html(turn.text)
+            return
         if not turn.text:
             return
         self.history += [

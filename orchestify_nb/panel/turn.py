@@ -44,7 +44,10 @@ class TurnView:
         self.footer = widgets.HTML(
             f'<div class="onb-footer">{html.escape(model)} · waiting for the first token…</div>'
         )
-        self.box = widgets.VBox([self.prompt_html, self.thinking_html, self.answer, self.footer])
+        self.steps_html = widgets.HTML(layout=widgets.Layout(display="none"))
+        self.box = widgets.VBox(
+            [self.prompt_html, self.thinking_html, self.steps_html, self.answer, self.footer]
+        )
         self.box.add_class("onb-turn")
 
     # ----------------------------------------------------------------------------- streaming
@@ -63,6 +66,17 @@ class TurnView:
             self.footer.value = (
                 f'<div class="onb-footer">{html.escape(self.model)} · streaming…</div>'
             )
+
+    def show_steps(self, markup: str) -> None:
+        """A tool loop's steps so far, above the answer (``markup`` is ``ToolStepsView``'s
+        HTML: ours, with every piece from the model or a tool escaped)."""
+        self.steps_html.layout.display = None
+        self.steps_html.value = f'<div class="onb-steps">{markup}</div>'
+
+    def next_turn(self) -> None:
+        """A model turn ended in tool calls: its words are kept with the steps, and the
+        answer starts again with the next turn."""
+        self.text = ""
 
     # ------------------------------------------------------------------------------- endings
     def finish(self, response: LLMResponse) -> None:

@@ -39,6 +39,8 @@ class ToolStepsView:
     each event."""
 
     terminal: bool = False
+    #: False: keep the steps and build ``bundle()`` only, showing nothing (the panel draws them).
+    live: bool = True
     lines: dict[str, _Line] = field(default_factory=dict)
     notes: list[tuple[int, str]] = field(default_factory=list)
     footer: str = ""
@@ -56,16 +58,18 @@ class ToolStepsView:
             if event.result is not None:
                 line.status, line.output = event.result.status, event.result.output
                 line.duration_s = event.result.duration_s
+            if not self.live:
+                return
             if self.terminal and (event.result is not None or event.type == "call_started"):
                 print(self._plain_line(line), flush=True)
                 return
-        if not self.terminal and (self.lines or self._handle is not None):
+        if self.live and not self.terminal and (self.lines or self._handle is not None):
             self._draw()
 
     def start(self) -> None:
         """Reserve this view's place above the answer (empty until the first call); in a
         terminal the lines are printed as they come instead."""
-        if not self.terminal:
+        if self.live and not self.terminal:
             self._draw()
 
     def note(self, step: int, text: str) -> None:
