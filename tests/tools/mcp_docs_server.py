@@ -1,7 +1,8 @@
-"""A real MCP server for the tests, built with the ``mcp`` SDK's server API and run on stdio:
-``python tests/tools/mcp_docs_server.py``. ``crash`` ends the process in the middle of a call,
-as a server that dies would; ``DOCS_TOKEN`` (a secret) is written to stderr at start, so tests
-can check that no error shows it."""
+"""A real MCP server for the tests, built with the ``mcp`` SDK's server API, on stdio
+(``python tests/tools/mcp_docs_server.py``) or streamable HTTP (``... --http PORT``).
+``crash`` ends the process in the middle of a call, as a server that dies would; ``DOCS_TOKEN``
+(a secret) is written to stderr when asked to fail at start, so tests can check that no error
+shows it."""
 
 from __future__ import annotations
 
@@ -37,4 +38,8 @@ if __name__ == "__main__":
     if os.environ.get("DOCS_FAIL_AT_START"):
         sys.stderr.write(f"docs server: refusing to start with token {os.environ['DOCS_TOKEN']}\n")
         sys.exit(2)
-    server.run()
+    if "--http" in sys.argv:
+        port = int(sys.argv[sys.argv.index("--http") + 1])
+        server.run("streamable-http", host="127.0.0.1", port=port)
+    else:
+        server.run()

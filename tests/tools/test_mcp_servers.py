@@ -4,7 +4,10 @@ real SDKs, and every way a server can fail is one clear error naming it, with no
 
 from __future__ import annotations
 
+import socket
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -178,3 +181,58 @@ def test_mcp_tools_picks_a_whole_server_or_one_tool_and_the_session_stops_them(
     ]
     assert [tool.name for tool in one] == ["docs.search"]
     assert connection._task is None
+
+
+@pytest.fixture
+def http_server() -> Iterator[str]:
+    """The docs server over streamable HTTP on a free loopback port; yields its URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, SERVER, "--http", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with socket.socket() as attempt:
+                if attempt.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+async def test_a_streamable_http_server_offers_and_runs_its_tools(http_server: str) -> None:
+    config = MCPServerConfig.model_validate(
+        {"url": http_server, "headers": {"Authorization": f"Bearer {TOKEN}"}}
+    )
+    servers = MCPServers({"remote": config})
+    try:
+        search = await servers.tool("remote.search")
+        assert (
+            await search.call({"query": "tls"})
+            == "3 pages mention tls: install, configure, upgrade."
+        )
+    finally:
+        servers.close()
+
+
+async def test_an_unreachable_http_server_is_one_error_without_its_headers() -> None:
+    config = MCPServerConfig.model_validate(
+        {"url": "http://127.0.0.1:9/mcp", "headers": {"Authorization": f"Bearer {TOKEN}"}}
+    )
+    servers = MCPServers({"remote": config})
+    try:
+        with pytest.raises(MCPServerError) as raised:
+            await servers.tools("remote")
+    finally:
+        servers.close()
+
+    message = str(raised.value)
+    assert message.startswith("MCP server 'remote' (http://127.0.0.1:9/mcp) could not start")
+    assert TOKEN not in message
