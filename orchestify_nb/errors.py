@@ -140,6 +140,24 @@ class BudgetExceededError(ProviderError):
     """A configured budget is spent; the call was refused before any request was sent."""
 
 
+class StructuredOutputError(ProviderError):
+    """An answer asked for with ``output_schema`` does not fit it (after the repair turns), or
+    was refused or cut at ``max_tokens``. ``raw_text`` is what the model said; ``problems``
+    lists what did not fit."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        raw_text: str = "",
+        problems: list[str] | None = None,
+        **where: Any,
+    ) -> None:
+        self.raw_text = raw_text
+        self.problems = list(problems or [])
+        super().__init__(message, **where)
+
+
 class MissingDependencyError(OrchestifyError, ImportError):
     """An optional SDK is not installed; the message gives the pip command."""
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from orchestify_nb.errors import ProviderError
 from orchestify_nb.providers.calls import CallInProgress
+from orchestify_nb.providers.structured import validate_answer
 from orchestify_nb.providers.types import LLMResponse, TokenUsage
 from orchestify_nb.tokens import TokenCounts
 from orchestify_nb.usage.context import current_call_context
@@ -92,6 +93,13 @@ class CallAccounting:
         )
         return None if uncached.cost_usd is None else uncached.cost_usd - quote.cost_usd
 
+    def get_usage(self) -> TokenUsage:
+        """Totals of this provider's calls since creation or the last ``reset_usage()``."""
+        return self._usage.copy()
+
+    def reset_usage(self) -> None:
+        self._usage = TokenUsage()
+
     @property
     def usage_sink(self) -> UsageSink:
         """Where this provider's calls are recorded: its own sink, else the default ledger."""
@@ -120,7 +128,10 @@ class CallAccounting:
         response.prompt_cache_saved_usd = self._prompt_cache_saving(response, quote)
         response.provider_id = self.provider_id
         response.model_requested = call.request.model
-        response.record_id = self._record(call, response, quote)
+        misfit = validate_answer(call.request, response)  # with output_schema: parsed, or not
+        response.record_id = self._record(
+            call, response, quote, error_type="StructuredOutputError" if misfit else None
+        )
         self._log.debug(
             "%s: %d in / %d out tokens, cost %s, %.3fs",
             response.model,

@@ -34,6 +34,7 @@ from orchestify_nb.providers.calls import CallInProgress
 from orchestify_nb.providers.deadline import WatchdogExpired
 from orchestify_nb.providers.requests import Messages
 from orchestify_nb.providers.retry import RetryPolicy
+from orchestify_nb.providers.structured import StructuredOutputs
 from orchestify_nb.providers.tool_methods import ToolLoopMethods
 from orchestify_nb.providers.types import (
     LLMMessage,
@@ -74,7 +75,7 @@ DEFAULT_MAX_TOKENS = 1024
 DEFAULT_TIMEOUT_S = 120.0
 
 
-class LLMProvider(CallAccounting, ResponseCaching, ToolLoopMethods, ABC):
+class LLMProvider(CallAccounting, ResponseCaching, StructuredOutputs, ToolLoopMethods, ABC):
     """An LLM service behind one async API: ``complete()`` for an answer, ``stream()`` for deltas.
 
     The API key is held as a ``SecretStr``: it appears in no repr, log line or error message, and
@@ -262,6 +263,11 @@ class LLMProvider(CallAccounting, ResponseCaching, ToolLoopMethods, ABC):
         ``build_request``'s; ``cache`` is the response cache's mode (``providers.caching``).
         """
         request = self._as_request(messages, arguments)
+        if request.output_schema is not None:  # validated, repaired: providers/structured.py
+            return await self._complete_structured(request, cache)
+        return await self._complete_once(request, cache)
+
+    async def _complete_once(self, request: LLMRequest, cache: CacheMode | None) -> LLMResponse:
         lookup = self._cache_lookup(request, cache)
         if lookup.hit is not None:
             return lookup.replayed()
@@ -291,13 +297,6 @@ class LLMProvider(CallAccounting, ResponseCaching, ToolLoopMethods, ABC):
             return lookup.replay_stream()
         reservation = self._check_budget(request)
         return released_after(self._run(request, lookup, streaming=True), reservation)
-
-    def get_usage(self) -> TokenUsage:
-        """Totals of this provider's calls since creation or the last ``reset_usage()``."""
-        return self._usage.copy()
-
-    def reset_usage(self) -> None:
-        self._usage = TokenUsage()
 
     def __repr__(self) -> str:
         key = "set" if self.has_api_key else "missing"

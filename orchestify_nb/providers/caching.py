@@ -142,6 +142,8 @@ def cache_key(provider_type: str, endpoint: str | None, request: LLMRequest) -> 
         "tools": [asdict(tool) for tool in request.tools],
         "options": request.options,
     }
+    if request.output_schema is not None:  # only then, so keys of plain calls stay as they were
+        canonical["output_schema"] = request.output_schema.json_schema
     text = json.dumps(
         canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_jsonable
     )
@@ -217,6 +219,9 @@ class CacheLookup:
     def replayed(self) -> LLMResponse:
         """The hit, recorded in the ledger as a ``cache`` row."""
         assert self.hit is not None
+        from orchestify_nb.providers.structured import validate_answer
+
+        validate_answer(self.request, self.hit)  # with output_schema: parsed, as when bought
         self.owner._record_cached(self.request, self.hit)
         return self.hit
 

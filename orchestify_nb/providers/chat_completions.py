@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from orchestify_nb.providers._sdk import map_finish_reason
 from orchestify_nb.providers.requests import OptionProblem
+from orchestify_nb.providers.structured import asked_schema
 from orchestify_nb.providers.types import (
     LLMMessage,
     LLMRequest,
@@ -115,6 +116,12 @@ def chat_arguments(request: LLMRequest, *, thinking_blocks: bool = False) -> dic
         arguments["temperature"] = request.temperature
     if request.tools:
         arguments["tools"] = [to_chat_tool(tool) for tool in request.tools]
+    if request.output_schema is not None:  # strict json_schema where the schema allows it
+        schema, strict = asked_schema(request.output_schema)
+        arguments["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": request.output_schema.name, "schema": schema, "strict": strict},
+        }
     return arguments
 
 

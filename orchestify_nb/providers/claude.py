@@ -25,6 +25,7 @@ from orchestify_nb.providers.anthropic_api import (
     to_anthropic_messages,
 )
 from orchestify_nb.providers.prompt_cache import anthropic_breakpoints
+from orchestify_nb.providers.structured import asked_schema
 from orchestify_nb.providers.types import (
     LLMRequest,
     ProviderEvent,
@@ -148,6 +149,9 @@ class ClaudeProvider(SDKClientProvider):
             ]
         if request.thinking is not None:
             arguments["thinking"] = {"type": "enabled", "budget_tokens": request.thinking}
+        if request.output_schema is not None:  # the Messages API's structured output
+            schema, _strict = asked_schema(request.output_schema)
+            arguments["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
         arguments.update(request.options)
         if request.prompt_cache is not None:
             anthropic_breakpoints(arguments, request.prompt_cache)

@@ -15,6 +15,7 @@ priced (``orchestify_nb.pricing`` prices local calls as free unless the config o
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from os import PathLike
 from pathlib import Path
@@ -40,6 +41,7 @@ from orchestify_nb.providers.local_engine import (
     require_llama_cpp,
 )
 from orchestify_nb.providers.local_prompt import PromptFormat, check_prompt_format
+from orchestify_nb.providers.structured import asked_schema
 from orchestify_nb.providers.types import (
     LLMRequest,
     ProviderEvent,
@@ -194,6 +196,7 @@ class LocalProvider(LLMProvider):
             stop=(stop,) if isinstance(stop, str) else tuple(stop),
             n_ctx=self.n_ctx,
             n_threads=self.n_threads,
+            json_schema=_schema_text(request),
         )
 
     def _map_error(self, error: Exception) -> ProviderError | None:
@@ -207,3 +210,10 @@ class LocalProvider(LLMProvider):
                 hint="Try a shorter prompt or a smaller max_tokens; run %llm error for details",
             )
         return None
+
+
+def _schema_text(request: LLMRequest) -> str | None:
+    """The schema the grammar enforces (``output_schema``), as JSON text."""
+    if request.output_schema is None:
+        return None
+    return json.dumps(asked_schema(request.output_schema)[0])

@@ -256,6 +256,8 @@ class GenerationJob:
     stop: tuple[str, ...] = ()
     n_ctx: int = DEFAULT_N_CTX
     n_threads: int | None = None
+    #: With ``output_schema``: the JSON schema whose grammar constrains every sampled token.
+    json_schema: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,9 +372,12 @@ class Generation:
             top_p=job.top_p,
             min_p=job.min_p,
             repeat_penalty=job.repeat_penalty,
+            grammar=_grammar(job.json_schema),
         )
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        gate = StopGate(prompt.stop + job.stop, prompt.strip_leading_space)
+        # A JSON answer ends where its grammar does; "User:" inside a string is not a turn.
+        stops = () if job.json_schema is not None else prompt.stop + job.stop
+        gate = StopGate(stops, prompt.strip_leading_space)
         budget = min(job.max_tokens, model.n_ctx - len(tokens))
         finish = "length"
         while counts[1] < budget:
@@ -389,6 +394,23 @@ class Generation:
                 return "stop"
         self._post(Piece(gate.flush() + decoder.decode(b"", final=True), _counted(counts)))
         return finish
+
+
+#: llama-cpp-python's JSON string character rule lets raw control characters (a newline) into
+#: strings, which JSON forbids; llama.cpp's own converter has the stricter rule used instead.
+_LOOSE_CHAR = r'char ::= [^"\\] |'
+_JSON_CHAR = r'char ::= [^"\\\x7F\x00-\x1F] |'
+
+
+def _grammar(json_schema: str | None) -> Any:
+    """llama.cpp's grammar for ``json_schema``: the model can only produce JSON of that shape."""
+    if json_schema is None:
+        return None
+    llama_cpp = _import_llama_cpp()
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    rules = json_schema_to_gbnf(json_schema).replace(_LOOSE_CHAR, _JSON_CHAR)
+    return llama_cpp.LlamaGrammar.from_string(rules, verbose=False)
 
 
 def _counted(counts: list[int]) -> TokenCounts:

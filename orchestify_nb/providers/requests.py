@@ -14,6 +14,11 @@ from typing import Any
 
 from orchestify_nb.errors import InvalidArgumentError
 from orchestify_nb.providers.prompt_cache import PromptCacheValueError, parse_cache_prompt
+from orchestify_nb.providers.structured import (
+    DEFAULT_REPAIR,
+    SchemaDefinitionError,
+    output_schema_of,
+)
 from orchestify_nb.providers.types import LLMMessage, LLMRequest, ToolSpec
 
 #: What ``complete()``/``stream()`` take as the conversation: a prompt, or turns.
@@ -110,11 +115,16 @@ def build_request(
     turns = [m for m in coerced if m.role != "system"]
     problem = problem or invalid_text(turns, joined_system)
     options = dict(options)
-    prompt_cache = None
+    prompt_cache = output_schema = None
     try:
         prompt_cache = parse_cache_prompt(options.pop("cache_prompt", None))
-    except PromptCacheValueError as error:
+        schema = options.pop("output_schema", None)
+        output_schema = None if schema is None else output_schema_of(schema)
+    except (PromptCacheValueError, SchemaDefinitionError) as error:
         problem = problem or str(error)
+    repair = options.pop("repair", DEFAULT_REPAIR)
+    if not _whole_at_least(repair, 0):
+        problem = problem or f"repair must be a whole number of turns, 0 or more, not {repair!r}"
     if problem is not None:
         raise InvalidArgumentError(
             problem,
@@ -132,6 +142,8 @@ def build_request(
         thinking=thinking,
         options=options,
         prompt_cache=prompt_cache,
+        output_schema=output_schema,
+        repair=repair,
     )
 
 

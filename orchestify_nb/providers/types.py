@@ -15,6 +15,7 @@ from orchestify_nb.usage.totals import TokenUsage
 
 if TYPE_CHECKING:
     from orchestify_nb.providers.prompt_cache import PromptCache
+    from orchestify_nb.providers.structured import OutputSchema
 
 __all__ = [
     "EventType",
@@ -126,6 +127,9 @@ class LLMResponse:
     #: What the prompt cache saved on this call: its input at the normal rate minus what it cost
     #: (negative on a call that only wrote the cache, whose writes cost more than plain input).
     prompt_cache_saved_usd: float | None = None
+    #: With ``output_schema``: the answer as the schema's type, or what did not fit it.
+    parsed: Any = None
+    schema_problems: list[str] = field(default_factory=list)
 
     #: The seed's names for the counts, read from ``tokens``.
     tokens_input, tokens_output, cache_read_tokens, cache_write_tokens, reasoning_tokens = (
@@ -205,6 +209,10 @@ class LLMRequest:
     options: dict[str, Any] = field(default_factory=dict)
     #: ``cache_prompt=``: ask the provider's prompt cache (``providers.prompt_cache``).
     prompt_cache: PromptCache | None = None
+    #: ``output_schema=``: the typed answer asked for, and the repair turns allowed
+    #: (``providers.structured``).
+    output_schema: OutputSchema | None = None
+    repair: int = 1
 
 
 @dataclass(slots=True)

@@ -22,7 +22,8 @@ Api = Literal["anthropic", "openai"]
 FaultKind = Literal[
     "rate_limit", "server_error", "overloaded", "unauthorized", "drop_mid_stream", "http_error"
 ]
-StopReason = Literal["stop", "length", "tool_calls"]
+#: "content_filter": the model refused (Anthropic ``refusal``, OpenAI ``content_filter``).
+StopReason = Literal["stop", "length", "tool_calls", "content_filter"]
 
 
 def approximate_tokens(text: str) -> int:
