@@ -18,6 +18,7 @@ from orchestify_nb.batch.runner import (
     prepare_batch,
     run_on_private_loop,
 )
+from orchestify_nb.batch.typed_columns import field_types, write_typed_columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -106,6 +107,40 @@ class LLMAccessor:
             raise BatchInterrupted(batch.result) from None
         finally:
             write_result(self._frame, out, positions, batch.result)
+        return self._frame
+
+    def extract(
+        self,
+        template: str,
+        *,
+        schema: Any,
+        out: str = "extracted",
+        resume: bool = False,
+        **kwargs: Any,
+    ) -> pd.DataFrame:
+        """Answer ``template`` for each row as ``schema`` (a pydantic model, dataclass,
+        TypedDict, ``Literal[...]`` ...) and add one column per field, typed as the field's
+        type implies (see ``batch.typed_columns``); ``out`` holds the raw JSON, or the typed
+        value itself for a schema that is not an object (``Literal``: a label column). The
+        row's tokens, cost, latency, status and error land in the usual ``<out>_<field>``
+        columns; a row whose answer does not fit keeps its error and missing values, and the
+        others fill. Other arguments are ``complete``'s.
+        """
+        fields = field_types(schema)
+        clashes = sorted(set(fields or {}) & {str(column) for column in self._frame.columns})
+        if clashes and not resume:
+            raise BatchInputError(
+                f"the schema's field(s) {', '.join(clashes)} would overwrite the DataFrame's "
+                "column(s) of the same name; rename the field or the column"
+            )
+        batch, positions = self._prepare(template, out, resume, {**kwargs, "output_schema": schema})
+        try:
+            run_on_private_loop(batch.run(), [batch.provider])
+        except KeyboardInterrupt:
+            raise BatchInterrupted(batch.result) from None
+        finally:
+            write_result(self._frame, out, positions, batch.result)
+            write_typed_columns(self._frame, schema, out, positions, batch.result)
         return self._frame
 
     async def acomplete(

@@ -87,6 +87,8 @@ def run_llm_cell(
         "system": system,
         "thinking": options.thinking,
     }
+    if options.schema is not None:
+        args["output_schema"] = _schema(shell, options.schema)
     cache_prompt = (
         options.cache_prompt
         if options.cache_prompt is not None
@@ -137,7 +139,7 @@ def _call(
     renderer.start()
     try:
         with cell_context(shell, options):
-            if options.stream:
+            if options.stream and request.output_schema is None:  # typed: validated whole
                 response = _stream(provider, request, renderer, options.cache)
             else:
                 response = _complete(provider, request, options.cache)
@@ -207,6 +209,16 @@ def current_cell_number(shell: InteractiveShell) -> int:
     hook: Any = shell.displayhook
     number: int = hook.prompt_count
     return number
+
+
+def _schema(shell: InteractiveShell, name: str) -> Any:
+    """``schema=NAME``: the type (or JSON Schema dict) of that name in the notebook."""
+    if name not in shell.user_ns:
+        raise UsageError(
+            f"%%llm schema={name}: nothing named {name!r} in the notebook; define the type "
+            "(e.g. a pydantic model) in a cell above"
+        )
+    return shell.user_ns[name]
 
 
 def cell_context(shell: InteractiveShell, options: CellOptions) -> AbstractContextManager[Any]:

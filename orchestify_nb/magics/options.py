@@ -193,6 +193,15 @@ class CellOptions:
         _cache_mode,
         "one of " + "|".join(CACHE_MODES),
     )
+    schema: str | None = _option(
+        "NAME",
+        "a type from the notebook (pydantic model, dataclass, TypedDict, Literal[...], "
+        "list[Model]) or a JSON Schema dict: the answer is validated into it (one repair turn "
+        "if it does not fit) and shown as a table; out=VAR holds the response, VAR.parsed the "
+        "object",
+        _identifier,
+        "a name",
+    )
     tools: str | None = _option(
         "NAMES",
         "let the model call these notebook functions (or MCP tools, server.tool), "

@@ -208,6 +208,7 @@ def validate_answer(request: LLMRequest, response: LLMResponse) -> list[str]:
         except AnswerMismatch as mismatch:
             problems = mismatch.problems
     response.schema_problems = problems
+    response.typed = not problems
     return problems
 
 

@@ -127,8 +127,10 @@ class LLMResponse:
     #: What the prompt cache saved on this call: its input at the normal rate minus what it cost
     #: (negative on a call that only wrote the cache, whose writes cost more than plain input).
     prompt_cache_saved_usd: float | None = None
-    #: With ``output_schema``: the answer as the schema's type, or what did not fit it.
+    #: With ``output_schema``: the answer as the schema's type (``typed`` is then True), or
+    #: what did not fit it.
     parsed: Any = None
+    typed: bool = False
     schema_problems: list[str] = field(default_factory=list)
 
     #: The seed's names for the counts, read from ``tokens``.

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from orchestify_nb.render.first_token import FirstTokenClock
 from orchestify_nb.render.formats import OutputFormat, answer_bundle, footer_text, parse_json_answer
+from orchestify_nb.render.parsed import parsed_bundle
 from orchestify_nb.render.throttle import UpdateThrottle
 
 if TYPE_CHECKING:
@@ -103,9 +104,12 @@ class StreamRenderer:
         if self.terminal:
             self._print_end(note)
             return
-        bundle = answer_bundle(
-            self.text, output_format=self.output_format, thinking=self.thinking, note=note
-        )
+        if response.typed:  # output_schema: the object as a table
+            bundle = parsed_bundle(response.parsed, note)
+        else:
+            bundle = answer_bundle(
+                self.text, output_format=self.output_format, thinking=self.thinking, note=note
+            )
         self._final(bundle, {METADATA_KEY: metadata} if metadata else None)
 
     def interrupt(self, details: str = "", metadata: dict[str, Any] | None = None) -> None:
