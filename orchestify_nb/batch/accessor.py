@@ -9,6 +9,7 @@ rows whose ``<out>`` is still empty.
 from __future__ import annotations
 
 import string
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from orchestify_nb.batch.result import ROW_FIELDS, BatchInputError, BatchResult
@@ -101,12 +102,7 @@ class LLMAccessor:
         returned so a cell shows it.
         """
         batch, positions = self._prepare(template, out, resume, kwargs)
-        try:
-            run_on_private_loop(batch.run(), [batch.provider])
-        except KeyboardInterrupt:
-            raise BatchInterrupted(batch.result) from None
-        finally:
-            write_result(self._frame, out, positions, batch.result)
+        _run_filling(batch, lambda result: write_result(self._frame, out, positions, result))
         return self._frame
 
     def extract(
@@ -134,13 +130,12 @@ class LLMAccessor:
                 "column(s) of the same name; rename the field or the column"
             )
         batch, positions = self._prepare(template, out, resume, {**kwargs, "output_schema": schema})
-        try:
-            run_on_private_loop(batch.run(), [batch.provider])
-        except KeyboardInterrupt:
-            raise BatchInterrupted(batch.result) from None
-        finally:
-            write_result(self._frame, out, positions, batch.result)
-            write_typed_columns(self._frame, schema, out, positions, batch.result)
+
+        def fill(result: BatchResult) -> None:
+            write_result(self._frame, out, positions, result)
+            write_typed_columns(self._frame, schema, out, positions, result)
+
+        _run_filling(batch, fill)
         return self._frame
 
     async def acomplete(
@@ -164,6 +159,17 @@ class LLMAccessor:
             positions = list(range(len(frame)))
         prompts = render_prompts(frame, template, positions)
         return prepare_batch(prompts, **kwargs), positions
+
+
+def _run_filling(batch: BatchRun, fill: Callable[[BatchResult], None]) -> None:
+    """Run ``batch`` from a cell and ``fill`` the DataFrame with its rows, also when it is
+    interrupted (which raises ``BatchInterrupted``)."""
+    try:
+        run_on_private_loop(batch.run(), [batch.provider])
+    except KeyboardInterrupt:
+        raise BatchInterrupted(batch.result) from None
+    finally:
+        fill(batch.result)
 
 
 def register_accessor() -> None:
