@@ -21,6 +21,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, replace
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from orchestify_nb.errors import StructuredOutputError
@@ -49,6 +50,18 @@ class OutputSchema:
     source: Any
     wrapped: bool = False
 
+    @cached_property
+    def _adapter(self) -> Any:
+        """The pydantic validator, built once per schema (building one takes milliseconds)."""
+        from pydantic import TypeAdapter
+
+        return TypeAdapter(self.source)
+
+    @cached_property
+    def asked(self) -> tuple[dict[str, Any], bool]:
+        """The schema as sent (strict where it can be), worked out once per schema."""
+        return _asked(self)
+
     def parse(self, text: str) -> Any:
         """The answer as the schema's type; raises ``AnswerMismatch`` with the problems."""
         try:
@@ -61,10 +74,10 @@ class OutputSchema:
             data = data[_WRAPPED_KEY]
         if isinstance(self.source, dict):
             return _validate_json_schema(self.source, data)
-        from pydantic import TypeAdapter, ValidationError
+        from pydantic import ValidationError
 
         try:
-            return TypeAdapter(self.source).validate_python(data)
+            return self._adapter.validate_python(data)
         except ValidationError as error:
             raise AnswerMismatch(
                 [
@@ -83,12 +96,26 @@ class AnswerMismatch(ValueError):
 
 
 def output_schema_of(value: Any) -> OutputSchema:
-    """``output_schema=`` as an ``OutputSchema`` (raises ``SchemaDefinitionError``)."""
+    """``output_schema=`` as an ``OutputSchema`` (raises ``SchemaDefinitionError``); the same
+    type gives the same one, so a batch builds its schema and validator once, not per row."""
     if isinstance(value, OutputSchema):
         return value
     if isinstance(value, dict):
-        name = str(value.get("title") or "answer")
-        return _object_schema(_safe_name(name), dict(value), value)
+        return _schema_of_dict(json.dumps(value, sort_keys=True, default=str))
+    try:
+        return _schema_of_type(value)
+    except TypeError:  # unhashable: build it afresh
+        return _schema_of_type.__wrapped__(value)
+
+
+@lru_cache(maxsize=64)
+def _schema_of_dict(text: str) -> OutputSchema:
+    value = json.loads(text)
+    return _object_schema(_safe_name(str(value.get("title") or "answer")), dict(value), value)
+
+
+@lru_cache(maxsize=256)
+def _schema_of_type(value: Any) -> OutputSchema:
     from pydantic import PydanticSchemaGenerationError, TypeAdapter
 
     try:
@@ -170,6 +197,10 @@ def strict_schema(schema: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
 
 def asked_schema(schema: OutputSchema) -> tuple[dict[str, Any], bool]:
     """The schema to send, and whether it is strict (logged when it cannot be)."""
+    return schema.asked
+
+
+def _asked(schema: OutputSchema) -> tuple[dict[str, Any], bool]:
     adjusted, problem = strict_schema(schema.json_schema)
     if problem is not None:
         logger.warning(
@@ -230,7 +261,7 @@ class StructuredOutputs:
         turns = list(request.messages)
         with call_context(run_id=current_call_context().run_id or uuid.uuid4().hex):
             response = await self._complete_once(request, cache)
-            problems = validate_answer(request, response)  # a replayed answer was not checked
+            problems = response.schema_problems  # checked when it was recorded (or replayed)
             for _ in range(request.repair):
                 if not problems or response.finish_reason in ("content_filter", "length"):
                     break
@@ -239,7 +270,7 @@ class StructuredOutputs:
                     LLMMessage(role="user", content=repair_message(problems)),
                 ]
                 response = await self._complete_once(replace(request, messages=turns), cache)
-                problems = validate_answer(request, response)
+                problems = response.schema_problems
         if problems:
             raise StructuredOutputError(
                 f"the answer does not fit {request.output_schema.name}: {'; '.join(problems)}",
