@@ -21,7 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("pricing", "runtime", "token_counting"),
     ("usage",),
     ("providers",),
-    ("config", "tools"),
+    ("config", "tools", "context"),
     ("registry",),
     ("render", "session"),
     ("magics", "panel", "widgets", "batch", "demo", "testing"),

@@ -410,6 +410,8 @@ class OrchestifyConfig(_Section):
     budgets: BudgetsConfig | None = None
     #: The response cache's default mode (``ORCHESTIFY_CACHE`` and per-call ``cache=`` win).
     cache: Literal["auto", "replay", "refresh", "off"] | None = None
+    #: Tokens each ``@{name}`` inserted into a prompt may take (``context_tokens=`` wins).
+    context_tokens: PositiveInt | None = None
     #: MCP servers whose tools ``%%llm tools=server.tool`` and ``session.mcp`` offer.
     mcp_servers: dict[str, MCPServerConfig] = Field(default_factory=dict)
 

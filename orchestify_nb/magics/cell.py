@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
     from orchestify_nb.config import AgentConfig
+    from orchestify_nb.context import ContextItem
     from orchestify_nb.providers.base import LLMProvider
     from orchestify_nb.providers.types import LLMMessage, LLMRequest, LLMResponse, StreamEvent
     from orchestify_nb.render import OutputFormat, StreamRenderer
@@ -69,9 +70,15 @@ def run_llm_cell(
     announce_config_problem(session)
     try:
         provider, agent = _resolve_provider(session, options)
-        prompt = interpolate(body.strip("\n"), shell.user_ns)
-        system = options.system if options.system is not None else agent and agent.system
-        system = interpolate(system, shell.user_ns) if system else None
+        budget = context_budget(session, options)
+        manifest: list[ContextItem] = []
+        prompt = interpolate(body.strip("\n"), shell.user_ns, budget=budget, manifest=manifest)
+        written = options.system if options.system is not None else agent and agent.system
+        system = (
+            interpolate(written, shell.user_ns, budget=budget, manifest=manifest)
+            if written
+            else None
+        )
     except (OrchestifyError, InterpolationError) as error:
         raise as_usage_error(session, error) from None
     if not prompt.strip():
@@ -107,7 +114,11 @@ def run_llm_cell(
 
         return run_tool_cell(shell, session, options, provider, messages, args)
     response, renderer = _call(shell, session, provider, options, request)
-    renderer.finish(response, answer_metadata(response, options, messages, system))
+    renderer.context_lines = [item.line() for item in manifest]
+    metadata = answer_metadata(response, options, messages, system)
+    if manifest:
+        metadata["context"] = [asdict(item) for item in manifest]
+    renderer.finish(response, metadata)
     if options.chat:
         session.chat(options.chat).extend([_user(prompt), _assistant(response.content)])
     if options.out:
@@ -219,6 +230,14 @@ def _schema(shell: InteractiveShell, name: str) -> Any:
             "(e.g. a pydantic model) in a cell above"
         )
     return shell.user_ns[name]
+
+
+def context_budget(session: NotebookSession, options: CellOptions) -> int:
+    """Tokens each ``@{...}`` may take: ``context_tokens=``, else the config's, else 2,000."""
+    from orchestify_nb.context import DEFAULT_BUDGET
+
+    configured = session.config.context_tokens if session.config is not None else None
+    return options.context_tokens or configured or DEFAULT_BUDGET
 
 
 def cell_context(shell: InteractiveShell, options: CellOptions) -> AbstractContextManager[Any]:

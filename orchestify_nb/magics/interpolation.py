@@ -29,13 +29,18 @@ import os
 import re
 import types
 from collections.abc import Mapping
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from orchestify_nb.context import ContextItem
 
 __all__ = ["InterpolationError", "interpolate"]
 
 _NAME = r"[A-Za-z_]\w*"
 _STEP = r"(?:\.[A-Za-z_]\w*|\[(?:-?\d+|'[^'\]]*'|\"[^\"\]]*\")\])"
-_REFERENCE = re.compile(rf"(@?)@\{{({_NAME}{_STEP}*)\}}")
+_FILE = r"file:[^}\s]+"
+_REFERENCE = re.compile(rf"(@?)@\{{({_FILE}|{_NAME}{_STEP}*)\}}")
 _STEPS = re.compile(_STEP)
 #: Objects whose attributes lead to any module's globals, hence to the environment and keys.
 _NO_ATTRIBUTES_OF = (
@@ -54,20 +59,60 @@ class InterpolationError(LookupError):
     """A ``@{...}`` reference that cannot be resolved; the message names it and the fix."""
 
 
-def interpolate(text: str, namespace: Mapping[str, Any]) -> str:
-    """Replace each ``@{reference}`` in ``text`` with ``str()`` of its value in ``namespace``."""
+def interpolate(
+    text: str,
+    namespace: Mapping[str, Any],
+    *,
+    budget: int | None = None,
+    manifest: list[ContextItem] | None = None,
+) -> str:
+    """Replace each ``@{reference}`` in ``text`` with its value in ``namespace`` rendered for a
+    model (``orchestify_nb.context.render``, at most ``budget`` tokens each; ``str()`` when no
+    budget is given), and list each insertion in ``manifest``. ``@{file:path}`` inserts a
+    file of the current folder (see ``read_file_reference``)."""
+    from orchestify_nb.context import ContextItem, render
 
     def replace(match: re.Match[str]) -> str:
         escaped, reference = match.group(1), match.group(2)
         if escaped:
             return f"@{{{reference}}}"
-        value = resolve(reference, namespace)
+        if reference.startswith("file:"):
+            value: Any = file_reference(reference)
+        else:
+            value = resolve(reference, namespace)
         try:
-            return str(value)
+            if budget is None:
+                return str(value)
+            shown = render(value, budget)
+        except InterpolationError:
+            raise
         except Exception as error:  # the object's own __str__: one paragraph, not a traceback
-            raise _failed(reference, f"str() of {reference} raised", error) from None
+            how = "str() of" if budget is None else "rendering"
+            raise _failed(reference, f"{how} {reference} raised", error) from None
+        if manifest is not None:
+            manifest.append(ContextItem(reference, shown.kind, shown.tokens, list(shown.cut)))
+        return shown.text
 
     return _REFERENCE.sub(replace, text)
+
+
+def file_reference(reference: str) -> Path:
+    """The file of ``@{file:path}``: inside the current folder (the notebook's), and neither
+    hidden nor a dot-file such as ``.env``, so a pasted prompt cannot send ``~/.ssh`` or keys."""
+    raw = reference.removeprefix("file:")
+    folder = Path.cwd().resolve()
+    path = (folder / raw).resolve()
+    if not path.is_relative_to(folder):
+        raise InterpolationError(
+            f"the prompt refers to @{{{reference}}}, which is outside the notebook's folder "
+            f"({folder}); only files in it (and below) can be inserted. Copy the file there"
+        )
+    if any(part.startswith(".") for part in path.relative_to(folder).parts):
+        raise InterpolationError(
+            f"the prompt refers to @{{{reference}}}, a hidden file or folder; those often hold "
+            "keys (.env, .ssh), so they are never inserted"
+        )
+    return path
 
 
 def resolve(reference: str, namespace: Mapping[str, Any]) -> Any:

@@ -193,6 +193,13 @@ class CellOptions:
         _cache_mode,
         "one of " + "|".join(CACHE_MODES),
     )
+    context_tokens: int | None = _option(
+        "N",
+        "most tokens each @{name} may take (default 2000, or the config's context_tokens); "
+        "a DataFrame is cut to it (rows first) and the cut is said",
+        _positive_int,
+        "a whole number > 0",
+    )
     schema: str | None = _option(
         "NAME",
         "a type from the notebook (pydantic model, dataclass, TypedDict, Literal[...], "

@@ -63,6 +63,8 @@ class StreamRenderer:
         self._printed_thinking_header = False
         self._printed_answer_header = False
         self._first_token = FirstTokenClock()
+        #: What was inserted into the prompt (``ContextItem.line()``s), folded under the answer.
+        self.context_lines: list[str] = []
 
     # ------------------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -110,6 +112,8 @@ class StreamRenderer:
             bundle = answer_bundle(
                 self.text, output_format=self.output_format, thinking=self.thinking, note=note
             )
+        if self.context_lines:
+            add_context(bundle, self.context_lines)
         self._final(bundle, {METADATA_KEY: metadata} if metadata else None)
 
     def interrupt(self, details: str = "", metadata: dict[str, Any] | None = None) -> None:
@@ -184,3 +188,17 @@ class StreamRenderer:
         out.write(f"\n[{note}]\n")
         out.flush()
         self.finished_at = time.monotonic()
+
+
+def add_context(bundle: dict[str, Any], lines: list[str]) -> None:
+    """Fold the list of inserted objects under the answer (``context: N items``)."""
+    summary = f"context: {len(lines)} item{'s' if len(lines) != 1 else ''}"
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    bundle["text/html"] += (
+        f"<details><summary><sub>{summary}</sub></summary><ul>{items}</ul></details>"
+    )
+    bundle["text/plain"] += f"\n[{summary}: {'; '.join(lines)}]"
+    if "text/markdown" in bundle:
+        bundle["text/markdown"] += (
+            f"\n\n<sub>{html.escape(summary)}: {html.escape('; '.join(lines))}</sub>"
+        )

@@ -27,7 +27,7 @@ import os
     ("reference", "message"),
     [
         ("exploding.value", "reading exploding.value raised ValueError: the property failed"),
-        ("exploding", "str() of exploding raised RuntimeError: __str__ failed"),
+        ("exploding", "rendering exploding raised RuntimeError: __str__ failed"),
         ("os.environ", "os is a module, whose attributes are not followed"),
         ("get_ipython.__self__", "attributes starting with _"),
     ],
