@@ -204,6 +204,18 @@ def _cache(context: CommandContext, args: list[str]) -> Any:
     return cache_command(args)
 
 
+def _fix(context: CommandContext, args: list[str]) -> Any:
+    from orchestify_nb.magics.fix_command import fix_command
+
+    return fix_command(context, args)
+
+
+def _explain(context: CommandContext, args: list[str]) -> Any:
+    from orchestify_nb.magics.fix_command import explain_command
+
+    return explain_command(context, args)
+
+
 def _no_arguments(name: str, args: list[str]) -> None:
     if args:
         raise UsageError(f"%llm {name} takes no arguments (got {' '.join(args)!r})")
@@ -221,6 +233,8 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("cost", "", "total cost so far and the top models", _cost),
     Subcommand("budget", "", "budgets and how much of each is spent", _budget),
     Subcommand("cache", CACHE_ARGS, "response cache: stats, export/import, clear", _cache),
+    Subcommand("fix", "[QUESTION]", "explain the last error and offer the fixed cell", _fix),
+    Subcommand("explain", "@{NAME}", "describe an object of the notebook", _explain),
     Subcommand("panel", "", "open the widget panel", _panel),
     Subcommand("history", "[NAME]", "show a chat=NAME conversation (or list them)", _history),
     Subcommand("reset", "[NAME]", "forget a chat=NAME conversation (or all)", _reset),

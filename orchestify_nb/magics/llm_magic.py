@@ -11,7 +11,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 
 from orchestify_nb.magics.cell import current_cell_number
 from orchestify_nb.magics.commands import subcommands_help
@@ -50,6 +50,9 @@ class LLMMagics(Magics):
         self._returned: tuple[int, LLMResponse] | None = None
 
     @llm_magic_arguments(epilog=f"{subcommands_help()}\n\n{_PROMPT_SYNTAX}")
+    # IPython would otherwise evaluate {expressions} and $names on the magic's line, before
+    # the magic sees it: a pasted line could read os.environ. Only @{name} inserts a value.
+    @no_var_expand
     @line_cell_magic
     def llm(self, line: str, cell: str | None = None) -> Any:
         """Ask an LLM: the cell body is the prompt; the answer streams into the output.

@@ -18,10 +18,10 @@ def test_a_cell_with_cache_prompt_marks_its_prefix_and_the_next_cell_reads_it(
     emulator.reset()
 
     first = kernel_notebook.run(
-        "%%llm provider=claude cache_prompt=1h system='{handbook}' tag=handbook\nTravel policy?"
+        "%%llm provider=claude cache_prompt=1h system=@{handbook} tag=handbook\nTravel policy?"
     )
     second = kernel_notebook.run(
-        "%%llm provider=claude cache_prompt=1h system='{handbook}' tag=handbook\nExpense limit?"
+        "%%llm provider=claude cache_prompt=1h system=@{handbook} tag=handbook\nExpense limit?"
     )
 
     bodies = [request.body for request in emulator.requests]
