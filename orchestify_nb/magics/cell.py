@@ -12,8 +12,8 @@ import json
 import os
 import sys
 from collections.abc import AsyncIterator
-from contextlib import AbstractContextManager, closing
-from dataclasses import asdict
+from contextlib import AbstractContextManager, closing, nullcontext
+from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -149,9 +149,12 @@ def _call(
     )
     renderer.start()
     try:
-        with cell_context(shell, options):
-            if options.stream and request.output_schema is None:  # typed: validated whole
+        with cell_context(shell, options), one_run_if_typed(request):
+            if options.stream:
+                renderer.growing_object = request.output_schema
                 response = _stream(provider, request, renderer, options.cache)
+                if request.output_schema is not None and response.schema_problems:
+                    response = _repair(provider, request, response, options.cache)
             else:
                 response = _complete(provider, request, options.cache)
     except KeyboardInterrupt:  # the partial answer, its footer and metadata; a one-line error
@@ -188,6 +191,29 @@ def _stream(
     if final is None:
         raise RuntimeError("the stream ended without its final event")
     return final
+
+
+def one_run_if_typed(request: LLMRequest) -> AbstractContextManager[Any]:
+    """A typed answer and its repair turn share one ``run_id`` in the ledger."""
+    import uuid
+
+    from orchestify_nb.usage.context import call_context
+
+    return call_context(run_id=uuid.uuid4().hex) if request.output_schema else nullcontext()
+
+
+def _repair(
+    provider: LLMProvider, request: LLMRequest, response: LLMResponse, cache: str | None
+) -> LLMResponse:
+    """A streamed typed answer that does not fit: the repair turns, sent whole (the answer's
+    text stays on screen until the repaired object replaces it)."""
+    from orchestify_nb.providers.structured import misfit_error, repair_turns, repairable
+
+    assert request.output_schema is not None
+    if request.repair == 0 or not repairable(response):
+        raise misfit_error(request.output_schema, response, provider.provider_id)
+    again = replace(request, messages=repair_turns(request, response), repair=request.repair - 1)
+    return _complete(provider, again, cache)
 
 
 def _complete(provider: LLMProvider, request: LLMRequest, cache: str | None) -> LLMResponse:

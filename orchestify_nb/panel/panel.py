@@ -27,6 +27,7 @@ from orchestify_nb.panel.turn import TurnView, one_line
 from orchestify_nb.panel.usage_view import ledger_table_html, strip_html
 from orchestify_nb.providers.caching import CacheMode, check_cache_mode
 from orchestify_nb.providers.prompt_cache import parse_cache_prompt
+from orchestify_nb.providers.structured import misfit_error, output_schema_of
 from orchestify_nb.providers.types import LLMMessage
 from orchestify_nb.render import UpdateThrottle
 from orchestify_nb.render.cancelled import cancelled_record, partial_response
@@ -54,7 +55,8 @@ class Panel:
     ``cache_prompt`` asks the provider's prompt cache (``True``, ``"1h"``), as in ``%%llm``.
     ``tools`` (functions or ``Tool``s, e.g. ``mcp_tools("docs")``) lets the model call them:
     a selector picks which, each call shows in the answer as it runs, and ``approve="ask"``
-    asks Approve / Deny before each call (or pass a function deciding).
+    asks Approve / Deny before each call (or pass a function deciding). ``schema`` (a
+    pydantic model, ``Literal[...]``...) asks for typed answers, drawn as the object grows.
     """
 
     def __init__(
@@ -65,11 +67,13 @@ class Panel:
         cache_prompt: bool | str | None = None,
         tools: Sequence[Tool | Callable[..., Any]] | None = None,
         approve: Approval = None,
+        schema: Any = None,
     ) -> None:
         problem: OrchestifyError | None = None
         self.cache = None if cache is None else check_cache_mode(cache, "Panel(cache=...)")
         parse_cache_prompt(cache_prompt)  # a bad value fails here, not at the first Send
         self.cache_prompt = cache_prompt
+        self.schema = None if schema is None else output_schema_of(schema)
         if registry is None:
             from orchestify_nb.session import get_session
 
@@ -144,6 +148,9 @@ class Panel:
         }
         if self.cache_prompt is not None:
             options["cache_prompt"] = self.cache_prompt
+        if self.schema is not None:
+            options["output_schema"] = self.schema
+            turn.typed_wrapped = self.schema.wrapped
         self._task = loop.create_task(self._answer(turn, provider, messages, options))
         self._set_busy(True)
         return self._task
@@ -227,6 +234,9 @@ class Panel:
                         if event.response.tool_calls and self.tools is not None:
                             steps.note(step, event.response.content)
                             turn.next_turn()
+                        elif self.schema is not None and event.response.schema_problems:
+                            turn.text = event.response.content  # what came, then the error
+                            raise misfit_error(self.schema, event.response, provider.provider_id)
                         else:
                             turn.finish(event.response)
                     else:

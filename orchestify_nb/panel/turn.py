@@ -16,6 +16,7 @@ import ipywidgets as widgets
 from orchestify_nb.panel.markdown import render_markdown
 from orchestify_nb.panel.usage_view import format_cost
 from orchestify_nb.providers.types import LLMResponse, StreamEvent
+from orchestify_nb.render.parsed import growing_bundle, parsed_html
 
 TurnState = Literal["streaming", "done", "stopped", "error"]
 
@@ -38,6 +39,9 @@ class TurnView:
         self.state: TurnState = "streaming"
         self.response: LLMResponse | None = None
         self.error: str | None = None
+        #: With ``Panel(schema=...)``: whether the answer is asked for as ``{"value": ...}``
+        #: (``None``: a plain answer); the answer is then drawn as the object so far.
+        self.typed_wrapped: bool | None = None
         self.prompt_html = widgets.HTML(f'<div class="onb-user">{html.escape(prompt)}</div>')
         self.thinking_html = widgets.HTML(layout=widgets.Layout(display="none"))
         self.answer = widgets.HTML(self._answer_html())
@@ -124,6 +128,11 @@ class TurnView:
     def _answer_html(self) -> str:
         live = " onb-live" if self.state == "streaming" else ""
         body = render_markdown(self.text) if self.text else ""
+        if self.response is not None and self.response.typed:
+            body = parsed_html(self.response.parsed)
+        elif self.typed_wrapped is not None and self.text:
+            growing = growing_bundle(self.text, self.typed_wrapped)
+            body = growing["text/html"] if growing is not None else body
         return f'<div class="onb-answer{live}">{body}</div>'
 
     def _show_thinking(self, *, open_: bool) -> None:

@@ -28,7 +28,7 @@ from orchestify_nb.errors import StructuredOutputError
 
 if TYPE_CHECKING:
     from orchestify_nb.providers.caching import CacheMode
-    from orchestify_nb.providers.types import LLMRequest, LLMResponse
+    from orchestify_nb.providers.types import LLMMessage, LLMRequest, LLMResponse
 
 logger = logging.getLogger("orchestify_nb.structured")
 
@@ -254,33 +254,53 @@ class StructuredOutputs:
     async def _complete_structured(
         self, request: LLMRequest, cache: CacheMode | None
     ) -> LLMResponse:
-        from orchestify_nb.providers.types import LLMMessage
         from orchestify_nb.usage.context import call_context, current_call_context
 
         assert request.output_schema is not None
-        turns = list(request.messages)
+        asked = request
         with call_context(run_id=current_call_context().run_id or uuid.uuid4().hex):
             response = await self._complete_once(request, cache)
             problems = response.schema_problems  # checked when it was recorded (or replayed)
             for _ in range(request.repair):
-                if not problems or response.finish_reason in ("content_filter", "length"):
+                if not repairable(response):
                     break
-                turns += [
-                    response.to_message(),
-                    LLMMessage(role="user", content=repair_message(problems)),
-                ]
-                response = await self._complete_once(replace(request, messages=turns), cache)
+                asked = replace(asked, messages=repair_turns(asked, response))
+                response = await self._complete_once(asked, cache)
                 problems = response.schema_problems
         if problems:
-            raise StructuredOutputError(
-                f"the answer does not fit {request.output_schema.name}: {'; '.join(problems)}",
-                provider_id=self.provider_id,
-                model=request.model,
-                raw_text=response.content,
-                problems=problems,
-                hint=_hint(response.finish_reason),
-            )
+            raise misfit_error(request.output_schema, response, self.provider_id)
         return response
+
+
+def repair_turns(request: LLMRequest, response: LLMResponse) -> list[LLMMessage]:
+    """The conversation of the repair turn: the request's, the misfit, and what was wrong."""
+    from orchestify_nb.providers.types import LLMMessage
+
+    asked = LLMMessage(role="user", content=repair_message(response.schema_problems))
+    return [*request.messages, response.to_message(), asked]
+
+
+def repairable(response: LLMResponse) -> bool:
+    """A misfit worth a repair turn (a refusal or a cut-off answer is not)."""
+    return bool(response.schema_problems) and response.finish_reason not in (
+        "content_filter",
+        "length",
+    )
+
+
+def misfit_error(
+    schema: OutputSchema, response: LLMResponse, provider_id: str | None
+) -> StructuredOutputError:
+    """The one error for an answer that does not fit, with its text and problems."""
+    problems = response.schema_problems
+    return StructuredOutputError(
+        f"the answer does not fit {schema.name}: {'; '.join(problems)}",
+        provider_id=provider_id,
+        model=response.model_requested or response.model,
+        raw_text=response.content,
+        problems=problems,
+        hint=_hint(response.finish_reason),
+    )
 
 
 def _hint(finish_reason: str | None) -> str:

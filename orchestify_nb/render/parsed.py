@@ -61,3 +61,21 @@ def parsed_bundle(parsed: Any, note: str) -> dict[str, Any]:
         "text/html": parsed_html(parsed) + footer,
         "application/json": data if isinstance(data, dict | list) else {"value": data},
     }
+
+
+def growing_bundle(text: str, wrapped: bool) -> dict[str, Any] | None:
+    """The object a JSON answer describes so far (parsed leniently: an unfinished string or
+    object is kept as far as it goes), or ``None`` while nothing of it can be read yet."""
+    from pydantic_core import from_json
+
+    try:
+        partial = from_json(text, allow_partial="trailing-strings")
+    except ValueError:
+        return None
+    if wrapped and isinstance(partial, dict):  # a non-object type, asked for as {"value": ...}
+        partial = partial.get("value", "")
+    note = "streaming…"
+    return {
+        "text/plain": f"{text}\n[{note}]",
+        "text/html": parsed_html(partial) + f"<p><sub>{note}</sub></p>",
+    }

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from orchestify_nb.render.first_token import FirstTokenClock
 from orchestify_nb.render.formats import OutputFormat, answer_bundle, footer_text, parse_json_answer
-from orchestify_nb.render.parsed import parsed_bundle
+from orchestify_nb.render.parsed import growing_bundle, parsed_bundle
 from orchestify_nb.render.throttle import UpdateThrottle
 
 if TYPE_CHECKING:
@@ -65,6 +65,8 @@ class StreamRenderer:
         self._first_token = FirstTokenClock()
         #: What was inserted into the prompt (``ContextItem.line()``s), folded under the answer.
         self.context_lines: list[str] = []
+        #: A typed answer's ``OutputSchema``: the answer is drawn as the object parsed so far.
+        self.growing_object: Any = None
 
     # ------------------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -143,9 +145,12 @@ class StreamRenderer:
 
     def _redraw(self) -> None:
         self._dirty = False
-        bundle = answer_bundle(
-            self.text, output_format=self.output_format, thinking=self.thinking, streaming=True
-        )
+        schema = self.growing_object
+        bundle = growing_bundle(self.text, schema.wrapped) if schema is not None else None
+        if bundle is None:
+            bundle = answer_bundle(
+                self.text, output_format=self.output_format, thinking=self.thinking, streaming=True
+            )
         self._send(bundle, None)
 
     def _final(self, bundle: dict[str, Any], metadata: dict[str, Any] | None) -> None:
