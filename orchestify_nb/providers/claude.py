@@ -24,6 +24,11 @@ from orchestify_nb.providers.anthropic_api import (
     thinking_problem,
     to_anthropic_messages,
 )
+from orchestify_nb.providers.forced_answer import (
+    answer_finish,
+    answer_tool_arguments,
+    uses_answer_tool,
+)
 from orchestify_nb.providers.prompt_cache import anthropic_breakpoints
 from orchestify_nb.providers.structured import asked_schema
 from orchestify_nb.providers.types import (
@@ -149,7 +154,9 @@ class ClaudeProvider(SDKClientProvider):
             ]
         if request.thinking is not None:
             arguments["thinking"] = {"type": "enabled", "budget_tokens": request.thinking}
-        if request.output_schema is not None:  # the Messages API's structured output
+        if uses_answer_tool(request):  # an older model: a forced tool call carries the answer
+            arguments.update(answer_tool_arguments(request))
+        elif request.output_schema is not None:  # the Messages API's structured output
             schema, _strict = asked_schema(request.output_schema)
             arguments["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
         arguments.update(request.options)
@@ -166,7 +173,7 @@ class ClaudeProvider(SDKClientProvider):
         progress.model = message.model
         fold_usage(progress, message.usage, 0)
         signed: list[dict[str, Any]] = []
-        tools = 0
+        tools, forced = 0, uses_answer_tool(request)
         for block in message.content:
             if block.type == "text":
                 yield StreamEvent("text", block.text)
@@ -177,13 +184,15 @@ class ClaudeProvider(SDKClientProvider):
                 signed.append({"type": "redacted_thinking", "data": block.data})
             elif block.type == "tool_use":
                 arguments = block.input if isinstance(block.input, dict) else {}
+                if forced:
+                    yield StreamEvent("text", json.dumps(arguments))
+                    continue
                 yield StreamEvent.tool_call_delta(
                     ToolCallDelta(tools, block.id, block.name, json.dumps(arguments))
                 )
                 tools += 1
-        yield StreamEnd(
-            map_finish_reason(FINISH_REASONS, message.stop_reason), tuple(signed), message
-        )
+        finish = answer_finish(map_finish_reason(FINISH_REASONS, message.stop_reason), forced)
+        yield StreamEnd(finish, tuple(signed), message)
 
     async def _stream(
         self, request: LLMRequest, progress: StreamProgress
@@ -195,6 +204,7 @@ class ClaudeProvider(SDKClientProvider):
         uncached_input = 0
         stop_reason: str | None = None
         started = False  # message_start came: the stream is the API's
+        forced = uses_answer_tool(request)
         try:
             content_type = await check_event_stream(stream)
             async for event in stream:
@@ -208,6 +218,8 @@ class ClaudeProvider(SDKClientProvider):
                         yield StreamEvent("thinking", delta.thinking)
                     elif delta.type == "signature_delta":
                         signed.add_signature(event.index, delta.signature)
+                    elif delta.type == "input_json_delta" and forced:
+                        yield StreamEvent("text", delta.partial_json)
                     elif delta.type == "input_json_delta":
                         yield StreamEvent.tool_call_delta(
                             ToolCallDelta(
@@ -216,7 +228,7 @@ class ClaudeProvider(SDKClientProvider):
                         )
                 elif kind == "content_block_start":
                     block = event.content_block
-                    if block.type == "tool_use":
+                    if block.type == "tool_use" and not forced:
                         index = tool_by_block[event.index] = len(tool_by_block)
                         yield StreamEvent.tool_call_delta(
                             ToolCallDelta(index, block.id, block.name)
@@ -237,7 +249,8 @@ class ClaudeProvider(SDKClientProvider):
                     stop_reason = event.delta.stop_reason or stop_reason
                     uncached_input = fold_usage(progress, event.usage, uncached_input)
                 elif kind == "message_stop":  # the API's end marker
-                    yield StreamEnd(map_finish_reason(FINISH_REASONS, stop_reason), signed.blocks())
+                    finish = answer_finish(map_finish_reason(FINISH_REASONS, stop_reason), forced)
+                    yield StreamEnd(finish, signed.blocks())
                     return
         finally:
             await stream.close()
