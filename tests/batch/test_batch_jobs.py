@@ -120,3 +120,31 @@ def test_cancel_leaves_unprocessed_rows_canceled(llm_emulator: LLMEmulator, tmp_
 def test_a_backend_without_batch_mode_says_so(tmp_path: Path) -> None:
     with pytest.raises(BatchJobError, match="no batch mode"):
         submit(["x"], api="local", model="gemma", ledger=str(tmp_path / "l.sqlite3"))  # type: ignore[arg-type]
+
+
+def test_ledger_books_each_request_once_at_exactly_half_the_realtime_price(
+    llm_emulator: LLMEmulator, tmp_path: Path
+) -> None:
+    from orchestify_nb.pricing import ModelPrice
+    from orchestify_nb.usage.ledger import Ledger
+
+    ledger = str(tmp_path / "l.sqlite3")
+    pricing = {"claude-haiku-4-5": ModelPrice(input_per_mtok=1.0, output_per_mtok=5.0)}
+    job = submit(
+        ["same", "same", "other"],
+        api="anthropic",
+        model="claude-haiku-4-5",
+        base_url=llm_emulator.base_url,
+        ledger=ledger,
+    )
+    llm_emulator.batches.finish()
+    job.outcomes(pricing=pricing)
+    job.outcomes(pricing=pricing)  # collecting again books nothing twice
+    with Ledger(ledger) as book:
+        rows = book.records()
+    assert len(rows) == 2
+    for row in rows:
+        realtime = (row.tokens.input * 1.0 + row.tokens.output * 5.0) / 1_000_000
+        assert row.mode == "batch" and row.batch_job_id == job.parts[0]
+        assert row.cost_usd == pytest.approx(realtime / 2, rel=1e-12)
+        assert row.saved_usd == pytest.approx(realtime / 2, rel=1e-12)

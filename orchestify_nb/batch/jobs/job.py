@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from orchestify_nb.batch.jobs import store, wire
+from orchestify_nb.batch.jobs.costs import book
 from orchestify_nb.batch.jobs.plan import BatchApi, custom_id, plan, request_body, unique_index
 from orchestify_nb.errors import OrchestifyError
+from orchestify_nb.pricing import ModelPrice
 from orchestify_nb.usage import default_ledger_path
+from orchestify_nb.usage.ledger import Ledger
 
 _SUCCEEDED = "succeeded"
 
@@ -178,8 +182,12 @@ class BatchJob:
         for part in self.parts:
             wire.cancel(api, base_url, part)
 
-    def outcomes(self) -> list[RowOutcome]:
-        """Every input row's outcome in input order (identical prompts share one result)."""
+    def outcomes(self, *, pricing: Mapping[str, ModelPrice] | None = None) -> list[RowOutcome]:
+        """Every input row's outcome in input order (identical prompts share one result).
+
+        The first collection of each provider job books its requests in the ledger at the
+        batch rate (``pricing`` overrides realtime prices as config ``pricing:`` does).
+        """
         done, _total, ended = self.progress()
         if not ended:
             raise BatchJobError(
@@ -187,15 +195,41 @@ class BatchJob:
             )
         api, base_url = self._api()
         by_unique: dict[int, wire.RowResult] = {}
+        booked: list[str] = self._record.setdefault("booked", [])
         for part in self.parts:
-            for cid, result in wire.results(api, base_url, part).items():
+            results = wire.results(api, base_url, part)
+            for cid, result in results.items():
                 by_unique[unique_index(cid)] = result
+            if part not in booked:
+                self._book(part, results, pricing)
+                booked.append(part)
+                store.save(self._ledger_path, self._record)
         missing = wire.RowResult("errored", error="no result returned for this request")
         rows = []
         for index in self._record["row_to_unique"]:
             result = by_unique.get(index, missing)
             rows.append(RowOutcome(result.status, result.text, result.error))
         return rows
+
+    def _book(
+        self,
+        part: str,
+        results: Mapping[str, wire.RowResult],
+        pricing: Mapping[str, ModelPrice] | None,
+    ) -> None:
+        ledger = Ledger(self._ledger_path)
+        try:
+            book(
+                ledger,
+                api=self._record["api"],
+                model=self._record["model"],
+                provider_job_id=part,
+                results=results,
+                overrides=pricing,
+            )
+            ledger.flush()
+        finally:
+            ledger.close()
 
     def resubmit(self) -> BatchJob | None:
         """A new job with only the rows that did not succeed (``None`` when all did)."""
