@@ -148,3 +148,38 @@ def test_ledger_books_each_request_once_at_exactly_half_the_realtime_price(
         assert row.mode == "batch" and row.batch_job_id == job.parts[0]
         assert row.cost_usd == pytest.approx(realtime / 2, rel=1e-12)
         assert row.saved_usd == pytest.approx(realtime / 2, rel=1e-12)
+
+
+def test_dataframe_rows_submitted_in_batch_mode_are_collected_into_their_columns(
+    llm_emulator: LLMEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pandas as pd
+
+    from tests.batch.conftest import make_claude
+
+    monkeypatch.setenv("ORCHESTIFY_LEDGER", str(tmp_path / "l.sqlite3"))
+    llm_emulator.batches.script("r1", "expired")
+    frame = pd.DataFrame({"text": ["alpha", "beta", "alpha"]})
+    frame.llm.complete("Say {text}", out="said", mode="batch", provider=make_claude(llm_emulator))
+    assert list(frame["said_status"]) == ["submitted"] * 3
+    job_id = frame["said_batch_job"].iloc[0]
+
+    llm_emulator.batches.finish()
+    fresh = pd.DataFrame({"text": ["alpha", "beta", "alpha"]})  # as after a kernel restart
+    fresh.llm.collect(job_id, out="said")
+    assert list(fresh["said"]) == ["Say alpha", None, "Say alpha"]
+    assert list(fresh["said_status"]) == ["succeeded", "expired", "succeeded"]
+    assert fresh["said_error"].iloc[1] == "request expired"
+
+
+def test_auto_mode_stays_realtime_for_a_small_frame_and_says_why() -> None:
+    from orchestify_nb.batch.jobs.frame import AUTO_BATCH_ROWS, choose_mode
+
+    assert choose_mode("auto", "anthropic", 10)[0] == "realtime"
+    assert choose_mode("auto", "openai", AUTO_BATCH_ROWS)[0] == "batch"
+    assert choose_mode("auto", "local", 10**6) == (
+        "realtime",
+        "the 'local' provider has no batch API",
+    )
+    with pytest.raises(BatchJobError, match="no batch mode"):
+        choose_mode("batch", "litellm", 10)
