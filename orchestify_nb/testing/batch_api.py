@@ -143,6 +143,23 @@ class BatchEmulator:
             self._scripted.clear()
             self.now_s = 0.0
 
+    def control(self, path: str, body: bytes) -> HttpResponse:
+        """``POST /_emulator/batches/advance|finish|script``: the clock from another process.
+
+        ``advance`` takes ``{"seconds": s}``; ``script`` ``{"custom_id": id, "outcome": o}``.
+        """
+        data = json.loads(body) if body else {}
+        action = path.removeprefix("/_emulator/batches/")
+        if action == "advance":
+            self.advance(float(data["seconds"]))
+        elif action == "finish":
+            self.finish()
+        elif action == "script":
+            self.script(str(data["custom_id"]), data["outcome"])
+        else:
+            return _json(404, {"error": f"unknown batch control {action!r}"})
+        return _json(200, {"ok": True, "jobs": len(self._jobs)})
+
     # -- request handling --------------------------------------------------------------------
     def handle(self, request: HttpRequest, path: str) -> HttpResponse:
         host = request.headers.get("host", "127.0.0.1")

@@ -305,6 +305,8 @@ class LLMEmulator:
     def _control(self, method: str, path: str, body: bytes) -> HttpResponse:
         """``/_emulator/requests|enqueue|reset``: scripting from another process."""
         route = f"{method} {path}"
+        if path.startswith("/_emulator/batches/"):
+            return self.batches.control(path, body)
         if route == "GET /_emulator/requests":
             return _json_response(200, [entry.summary() for entry in self.requests])
         if route == "POST /_emulator/reset":
