@@ -16,6 +16,7 @@ from orchestify_nb.batch.jobs.plan import BatchApi
 from orchestify_nb.batch.jobs.wire import RowResult
 from orchestify_nb.pricing import ModelPrice, PriceQuote, price_call
 from orchestify_nb.tokens import TokenCounts
+from orchestify_nb.usage.identity import project_for
 from orchestify_nb.usage.ledger import Ledger
 from orchestify_nb.usage.record import UsageRecord
 
@@ -49,6 +50,7 @@ def book(
 ) -> int:
     """Write one ``mode="batch"`` ledger row per request of a provider job; returns how many."""
     now = datetime.now(UTC)
+    project = project_for(ledger.project, None)  # once, not per row: it resolves paths
     written = 0
     for result in results.values():
         tokens = TokenCounts(input=result.input_tokens, output=result.output_tokens)
@@ -72,6 +74,7 @@ def book(
                 mode="batch",
                 batch_job_id=provider_job_id,
                 saved_usd=saved if ok else None,
+                project=project,
             )
         )
         written += 1
