@@ -204,6 +204,13 @@ def _cache(context: CommandContext, args: list[str]) -> Any:
     return cache_command(args)
 
 
+def _jobs(context: CommandContext, args: list[str]) -> Any:
+    _no_arguments("jobs", args)
+    from orchestify_nb.batch.jobs.listing import jobs_frame
+
+    return jobs_frame()
+
+
 def _no_arguments(name: str, args: list[str]) -> None:
     if args:
         raise UsageError(f"%llm {name} takes no arguments (got {' '.join(args)!r})")
@@ -221,6 +228,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("cost", "", "total cost so far and the top models", _cost),
     Subcommand("budget", "", "budgets and how much of each is spent", _budget),
     Subcommand("cache", CACHE_ARGS, "response cache: stats, export/import, clear", _cache),
+    Subcommand("jobs", "", "provider batch jobs: state and progress (a DataFrame)", _jobs),
     Subcommand("panel", "", "open the widget panel", _panel),
     Subcommand("history", "[NAME]", "show a chat=NAME conversation (or list them)", _history),
     Subcommand("reset", "[NAME]", "forget a chat=NAME conversation (or all)", _reset),

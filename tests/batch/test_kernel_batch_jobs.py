@@ -52,7 +52,10 @@ def test_results_land_in_the_columns_after_a_kernel_restart_without_resubmitting
             emulator,
             FRAME,
             f"df.llm.collect({job_id!r}, out='a')\nprint(list(df['a']), list(df['a_status']))",
+            "%llm jobs",
         )
         assert emulator.batches.jobs() == [job_id]  # nothing submitted twice
-    assert "['Capital? Oslo', 'Capital? Lima', 'Capital? Oslo']" in collected[-1]
-    assert "['succeeded', 'succeeded', 'succeeded']" in collected[-1]
+    assert "['Capital? Oslo', 'Capital? Lima', 'Capital? Oslo']" in collected[-2]
+    assert "['succeeded', 'succeeded', 'succeeded']" in collected[-2]
+    listed = collected[-1]  # %llm jobs in the fresh kernel
+    assert job_id in listed and "anthropic" in listed and "ended" in listed
