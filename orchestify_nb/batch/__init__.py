@@ -11,6 +11,7 @@ from __future__ import annotations
 from orchestify_nb.batch.accessor import LLMAccessor, register_accessor
 from orchestify_nb.batch.compare import CompareInterrupted, acompare, compare
 from orchestify_nb.batch.estimate import BatchEstimate
+from orchestify_nb.batch.jobs import BatchJob, BatchJobError, job, jobs
 from orchestify_nb.batch.result import BatchInputError, BatchResult, BatchRow
 from orchestify_nb.batch.runner import (
     BatchInterrupted,
@@ -27,6 +28,8 @@ __all__ = [
     "BatchEstimate",
     "BatchInputError",
     "BatchInterrupted",
+    "BatchJob",
+    "BatchJobError",
     "BatchResult",
     "BatchRow",
     "BatchRun",
@@ -34,6 +37,8 @@ __all__ = [
     "LLMAccessor",
     "acompare",
     "compare",
+    "job",
+    "jobs",
     "last_result",
     "prepare_batch",
     "run_batch",

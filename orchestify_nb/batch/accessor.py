@@ -90,7 +90,13 @@ class LLMAccessor:
         self._frame = frame
 
     def complete(
-        self, template: str, *, out: str = "answer", resume: bool = False, **kwargs: Any
+        self,
+        template: str,
+        *,
+        out: str = "answer",
+        resume: bool = False,
+        mode: str = "realtime",
+        **kwargs: Any,
     ) -> pd.DataFrame:
         """Answer ``template`` filled from each row; fill ``out`` columns; return the DataFrame.
 
@@ -99,11 +105,19 @@ class LLMAccessor:
         arguments are those of ``run_batch`` (``provider``, ``model``, ``concurrency``, ``rpm``,
         ``tpm``, ``tag``, ``progress``, ``system``, ``max_tokens``, ...). The columns are filled
         in place, even on interrupt (which raises ``BatchInterrupted``); the same DataFrame is
-        returned so a cell shows it.
+        returned so a cell shows it. ``mode="batch"``/``"auto"``: see ``batch.jobs.frame``.
         """
+        if mode != "realtime" and _batch_job_mode(self._frame, template, out, mode, kwargs):
+            return self._frame
         batch, positions = self._prepare(template, out, resume, kwargs)
         _run_filling(batch, lambda result: write_result(self._frame, out, positions, result))
         return self._frame
+
+    def collect(self, job: Any = None, *, out: str = "answer") -> pd.DataFrame:
+        """Fill ``out`` columns from a provider batch job (a ``BatchJob`` or its id)."""
+        from orchestify_nb.batch.jobs.frame import collect_frame
+
+        return collect_frame(self._frame, job, out=out)
 
     def extract(
         self,
@@ -159,6 +173,26 @@ class LLMAccessor:
             positions = list(range(len(frame)))
         prompts = render_prompts(frame, template, positions)
         return prepare_batch(prompts, **kwargs), positions
+
+
+def _batch_job_mode(
+    frame: pd.DataFrame, template: str, out: str, mode: str, kwargs: dict[str, Any]
+) -> bool:
+    """Submit as a provider batch job when ``mode`` says so; ``False`` means run realtime."""
+    from orchestify_nb.batch.jobs.frame import choose_mode, submit_frame
+    from orchestify_nb.batch.providers import resolve_provider
+
+    provider_type = resolve_provider(kwargs.get("provider")).provider_type
+    chosen, why = choose_mode(mode, provider_type, len(frame))
+    if chosen == "realtime":
+        print(f"mode={mode!r}: realtime, because {why}.")
+        return False
+    prompts = render_prompts(frame, template, list(range(len(frame))))
+    job = submit_frame(frame, prompts, out=out, kwargs=dict(kwargs))
+    print(
+        f"Submitted batch job {job.id} ({len(frame)} rows, {why}); collect with df.llm.collect()."
+    )
+    return True
 
 
 def _run_filling(batch: BatchRun, fill: Callable[[BatchResult], None]) -> None:

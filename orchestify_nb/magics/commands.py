@@ -216,6 +216,13 @@ def _explain(context: CommandContext, args: list[str]) -> Any:
     return explain_command(context, args)
 
 
+def _jobs(context: CommandContext, args: list[str]) -> Any:
+    _no_arguments("jobs", args)
+    from orchestify_nb.batch.jobs.listing import jobs_frame
+
+    return jobs_frame()
+
+
 def _no_arguments(name: str, args: list[str]) -> None:
     if args:
         raise UsageError(f"%llm {name} takes no arguments (got {' '.join(args)!r})")
@@ -235,6 +242,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("cache", CACHE_ARGS, "response cache: stats, export/import, clear", _cache),
     Subcommand("fix", "[QUESTION]", "explain the last error and offer the fixed cell", _fix),
     Subcommand("explain", "@{NAME}", "describe an object of the notebook", _explain),
+    Subcommand("jobs", "", "provider batch jobs: state and progress (a DataFrame)", _jobs),
     Subcommand("panel", "", "open the widget panel", _panel),
     Subcommand("history", "[NAME]", "show a chat=NAME conversation (or list them)", _history),
     Subcommand("reset", "[NAME]", "forget a chat=NAME conversation (or all)", _reset),

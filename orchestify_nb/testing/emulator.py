@@ -17,7 +17,7 @@ from dataclasses import replace
 from types import TracebackType
 from typing import Any, Protocol
 
-from orchestify_nb.testing import anthropic_api, openai_api
+from orchestify_nb.testing import anthropic_api, batch_api, openai_api
 from orchestify_nb.testing.http_server import (
     BackgroundHttpServer,
     HttpRequest,
@@ -138,6 +138,8 @@ class LLMEmulator:
         self._log: list[RecordedRequest] = []
         #: Anthropic's prompt cache as the emulator plays it (see ``testing.prompt_cache``).
         self.prompt_cache = PromptCacheSimulator()
+        #: Provider batch jobs and files on a scripted clock (see ``testing.batch_api``).
+        self.batches = batch_api.BatchEmulator(self._timing)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> LLMEmulator:
@@ -198,6 +200,7 @@ class LLMEmulator:
             self._queue.clear()
             self._log.clear()
         self.prompt_cache.clear()
+        self.batches.reset()
 
     def _next_scripted(self) -> Scripted | None:
         with self._lock:
@@ -217,6 +220,8 @@ class LLMEmulator:
         path = request.path.split("?", 1)[0]
         if path.startswith("/_emulator/"):
             return self._control(request.method, path, request.body)
+        if batch_api.handles(path):
+            return self.batches.handle(request, path)
         api = _api_of(request, path)
         try:
             body = json.loads(request.body) if request.body else {}
@@ -300,6 +305,8 @@ class LLMEmulator:
     def _control(self, method: str, path: str, body: bytes) -> HttpResponse:
         """``/_emulator/requests|enqueue|reset``: scripting from another process."""
         route = f"{method} {path}"
+        if path.startswith("/_emulator/batches/"):
+            return self.batches.control(path, body)
         if route == "GET /_emulator/requests":
             return _json_response(200, [entry.summary() for entry in self.requests])
         if route == "POST /_emulator/reset":

@@ -1,0 +1,74 @@
+"""Provider batch jobs at 100,000 rows: submit and collect times, peak memory of the client.
+
+The emulator runs in its own process (``python -m orchestify_nb.testing``), so the figures are
+the client's: rendering 100,000 prompts (30% duplicates, sent once), one Anthropic batch create
+and the job's record (target <= 10 s and <= 500 MB peak; memory is the process's peak RSS, an
+upper bound incl. pandas), then collecting the 100,000 results into DataFrame columns incl.
+booking the ledger rows at the batch rate (target <= 10 s; the wall time includes the emulator
+generating the results file). The same for OpenAI (file upload + batch create).
+Usage: ``python benchmarks/batch_jobs.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+
+import orchestify_nb.batch  # noqa: F401 (registers df.llm)
+from orchestify_nb.batch.jobs import submit
+from orchestify_nb.batch.jobs.frame import collect_frame
+
+sys.path.insert(0, str(Path(__file__).parent))
+from first_token import start_emulator
+
+ROWS = 100_000
+
+
+def _finish(base_url: str) -> None:
+    request = urllib.request.Request(f"{base_url}/_emulator/batches/finish", data=b"{}")
+    urllib.request.urlopen(request).read()
+
+
+def bench(api: str, base_url: str, ledger: str) -> None:
+    frame = pd.DataFrame({"text": [f"item {index % 70_000}" for index in range(ROWS)]})
+    started = time.perf_counter()
+    prompts = [f"Summarise: {text}" for text in frame["text"]]
+    model = "claude-haiku-4-5" if api == "anthropic" else "gpt-4o-mini"
+    url = base_url if api == "anthropic" else f"{base_url}/v1"
+    job = submit(prompts, api=api, model=model, base_url=url, ledger=ledger)  # type: ignore[arg-type]
+    submit_s = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+    _finish(base_url)
+    started = time.perf_counter()
+    frame["answer_batch_job"] = job.id
+    collect_frame(frame, job, out="answer")
+    collect_s = time.perf_counter() - started
+    ok = int((frame["answer_status"] == "succeeded").sum())
+    print(
+        f"{api:9s} submit {ROWS:,} rows ({len(set(prompts)):,} distinct): {submit_s:5.2f} s "
+        f"(target <= 10), peak RSS {peak / 2**20:6.1f} MB (target <= 500); "
+        f"collect: {collect_s:5.2f} s (target <= 10), {ok:,} rows succeeded"
+    )
+
+
+def main() -> None:
+    process, base_url = start_emulator()
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            os.environ["ORCHESTIFY_LEDGER"] = str(Path(folder) / "ledger.sqlite3")
+            for api in ("anthropic", "openai"):
+                bench(api, base_url, os.environ["ORCHESTIFY_LEDGER"])
+    finally:
+        process.terminate()
+        process.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,254 @@
+"""``BatchJob``: rows submitted as provider batch jobs, tracked in the ledger file, collected later.
+
+A job is one or more provider jobs (split at the API's limits) plus the row -> distinct-prompt
+mapping, all saved in the ledger's ``batch_jobs`` table, so ``job(id)`` in a fresh kernel can
+wait for, cancel, collect or re-submit it. ``wait()`` only polls: interrupting it leaves the job
+running at the provider.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from orchestify_nb.batch.jobs import store, wire
+from orchestify_nb.batch.jobs.costs import book
+from orchestify_nb.batch.jobs.plan import BatchApi, custom_id, plan, request_body, unique_index
+from orchestify_nb.errors import OrchestifyError
+from orchestify_nb.pricing import ModelPrice
+from orchestify_nb.usage import default_ledger_path
+from orchestify_nb.usage.ledger import Ledger
+
+_SUCCEEDED = "succeeded"
+
+
+class BatchJobError(OrchestifyError):
+    """A batch job could not be found, submitted or collected."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowOutcome:
+    """One input row's result, in input order: its status, answer text and error."""
+
+    status: str
+    text: str | None
+    error: str | None
+
+
+def _ledger(ledger: str | None) -> str:
+    return ledger or default_ledger_path()
+
+
+def submit(
+    prompts: list[str],
+    *,
+    api: BatchApi,
+    model: str,
+    max_tokens: int = 1024,
+    system: str | None = None,
+    base_url: str | None = None,
+    ledger: str | None = None,
+    limits: tuple[int, int] | None = None,
+) -> BatchJob:
+    """Submit ``prompts`` (one per row) as provider batch jobs; identical prompts go once."""
+    if api not in ("anthropic", "openai"):
+        raise BatchJobError(
+            f"{api!r} has no batch mode: provider batch jobs exist for 'anthropic' and 'openai' "
+            "(and OpenAI-compatible gateways with the Batch API); use mode='realtime' instead."
+        )
+    overhead = len(
+        json.dumps(request_body(api, "", model=model, max_tokens=max_tokens, system=system))
+    )
+    the_plan = plan(prompts, api, encoded_size=overhead + 40, limits=limits)
+    parts = []
+    for chunk in the_plan.chunks:
+        requests = [
+            (
+                custom_id(index),
+                request_body(
+                    api, the_plan.unique[index], model=model, max_tokens=max_tokens, system=system
+                ),
+            )
+            for index in chunk
+        ]
+        parts.append(wire.create(api, base_url, requests))
+    record: dict[str, Any] = {
+        "id": parts[0],
+        "api": api,
+        "model": model,
+        "base_url": base_url,
+        "state": "submitted",
+        "parts": parts,
+        "row_to_unique": the_plan.row_to_unique,
+        "prompts": the_plan.unique,
+        "settings": {"max_tokens": max_tokens, "system": system},
+        "submitted_at_ns": time.time_ns(),
+    }
+    path = _ledger(ledger)
+    store.save(path, record)
+    return BatchJob(record, path)
+
+
+def job(job_id: str, *, ledger: str | None = None) -> BatchJob:
+    """A job submitted earlier (by this kernel or another), from the ledger file."""
+    path = _ledger(ledger)
+    record = store.load(path, job_id)
+    if record is None:
+        raise BatchJobError(
+            f"No batch job {job_id!r} in the ledger {path}: check the id with `%llm jobs` "
+            "(or pass ledger= the file the job was submitted with)."
+        )
+    return BatchJob(record, path)
+
+
+def jobs(*, ledger: str | None = None) -> list[tuple[str, str, str, str, int, int]]:
+    """Every recorded job: ``(id, provider, model, state, rows, submitted_at_ns)``, newest first."""
+    return store.listing(_ledger(ledger))
+
+
+class BatchJob:
+    """A submitted batch of rows; see the module docstring."""
+
+    def __init__(self, record: dict[str, Any], ledger_path: str) -> None:
+        self._record = record
+        self._ledger_path = ledger_path
+
+    def __repr__(self) -> str:
+        rows = len(self._record["row_to_unique"])
+        return f"BatchJob({self.id!r}, {self._record['api']}, {rows} rows, {self.state})"
+
+    @property
+    def id(self) -> str:
+        return str(self._record["id"])
+
+    @property
+    def state(self) -> str:
+        return str(self._record["state"])
+
+    @property
+    def parts(self) -> list[str]:
+        """The provider job ids this job was split into."""
+        return list(self._record["parts"])
+
+    def _api(self) -> tuple[BatchApi, str | None]:
+        return self._record["api"], self._record["base_url"]
+
+    def progress(self) -> tuple[int, int, bool]:
+        """``(requests done, requests total, every part ended)`` from the provider."""
+        api, base_url = self._api()
+        states = [wire.progress(api, base_url, part) for part in self.parts]
+        ended = all(state.ended for state in states)
+        if ended and self.state == "submitted":
+            self._record.update(state="ended", ended_at_ns=time.time_ns())
+            store.save(self._ledger_path, self._record)
+        return sum(s.done for s in states), sum(s.total for s in states), ended
+
+    def wait(
+        self, *, poll_s: float = 5.0, max_poll_s: float = 60.0, timeout_s: float | None = None
+    ) -> BatchJob:
+        """Poll until every part has ended, with a tqdm bar and backoff.
+
+        Ctrl-C stops the waiting, not the job: it keeps running at the provider, and
+        ``job(id)`` picks it up later.
+        """
+        from tqdm.auto import tqdm
+
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        done, total, ended = self.progress()
+        bar = tqdm(total=total, initial=done, desc=f"batch {self.id}", unit="req")
+        delay = poll_s
+        try:
+            while not ended:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise TimeoutError(f"batch job {self.id} has not ended yet; it keeps running.")
+                time.sleep(delay)
+                delay = min(delay * 2, max_poll_s)
+                done, total, ended = self.progress()
+                bar.n = done
+                bar.refresh()
+        except KeyboardInterrupt:
+            print(f"Stopped waiting; batch job {self.id} keeps running at the provider.")
+            raise
+        finally:
+            bar.close()
+        return self
+
+    def cancel(self) -> None:
+        """Ask the provider to cancel every part; rows not yet processed end ``canceled``."""
+        api, base_url = self._api()
+        for part in self.parts:
+            wire.cancel(api, base_url, part)
+
+    def outcomes(self, *, pricing: Mapping[str, ModelPrice] | None = None) -> list[RowOutcome]:
+        """Every input row's outcome in input order (identical prompts share one result).
+
+        The first collection of each provider job books its requests in the ledger at the
+        batch rate (``pricing`` overrides realtime prices as config ``pricing:`` does).
+        """
+        done, _total, ended = self.progress()
+        if not ended:
+            raise BatchJobError(
+                f"Batch job {self.id} has not ended ({done} requests done): call job.wait() first."
+            )
+        api, base_url = self._api()
+        by_unique: dict[int, wire.RowResult] = {}
+        booked: list[str] = self._record.setdefault("booked", [])
+        for part in self.parts:
+            results = wire.results(api, base_url, part)
+            for cid, result in results.items():
+                by_unique[unique_index(cid)] = result
+            if part not in booked:
+                self._book(part, results, pricing)
+                booked.append(part)
+                store.save(self._ledger_path, self._record)
+        missing = wire.RowResult("errored", error="no result returned for this request")
+        rows = []
+        for index in self._record["row_to_unique"]:
+            result = by_unique.get(index, missing)
+            rows.append(RowOutcome(result.status, result.text, result.error))
+        return rows
+
+    def _book(
+        self,
+        part: str,
+        results: Mapping[str, wire.RowResult],
+        pricing: Mapping[str, ModelPrice] | None,
+    ) -> None:
+        ledger = Ledger(self._ledger_path)
+        try:
+            book(
+                ledger,
+                api=self._record["api"],
+                model=self._record["model"],
+                provider_job_id=part,
+                results=results,
+                overrides=pricing,
+            )
+            ledger.flush()
+        finally:
+            ledger.close()
+
+    def resubmit(self) -> BatchJob | None:
+        """A new job with only the rows that did not succeed (``None`` when all did)."""
+        outcomes = self.outcomes()
+        failed = [i for i, outcome in enumerate(outcomes) if outcome.status != _SUCCEEDED]
+        if not failed:
+            return None
+        prompts = self._record["prompts"]
+        row_to_unique = self._record["row_to_unique"]
+        settings = self._record["settings"]
+        api, base_url = self._api()
+        again = submit(
+            [prompts[row_to_unique[i]] for i in failed],
+            api=api,
+            model=self._record["model"],
+            base_url=base_url,
+            ledger=self._ledger_path,
+            **settings,
+        )
+        again._record["resubmits"] = {"of": self.id, "rows": failed}
+        store.save(self._ledger_path, again._record)
+        return again

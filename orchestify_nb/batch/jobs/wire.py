@@ -1,0 +1,140 @@
+"""The two providers' batch APIs through their SDKs (imported here, lazily, never at import).
+
+Each function takes the stored job record, so a fresh kernel can talk to a job it did not
+submit. Results come back as ``custom_id -> RowResult`` whatever order the provider sends.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from orchestify_nb.batch.jobs.plan import BatchApi
+
+
+@dataclass(frozen=True, slots=True)
+class RowResult:
+    """One request's outcome: ``status`` is succeeded, errored, expired or canceled."""
+
+    status: str
+    text: str | None = None
+    error: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    ended: bool
+    done: int
+    total: int
+    state: str
+
+
+def _client(api: BatchApi, base_url: str | None) -> Any:
+    if api == "anthropic":
+        import anthropic
+
+        key = os.environ.get("ANTHROPIC_API_KEY", "no-key")
+        return anthropic.Anthropic(base_url=base_url, api_key=key)
+    import openai
+
+    return openai.OpenAI(base_url=base_url, api_key=os.environ.get("OPENAI_API_KEY", "no-key"))
+
+
+def create(api: BatchApi, base_url: str | None, requests: list[tuple[str, dict[str, Any]]]) -> str:
+    """Submit one provider job; returns the provider's job id."""
+    client = _client(api, base_url)
+    if api == "anthropic":
+        items = [{"custom_id": cid, "params": body} for cid, body in requests]
+        return str(client.messages.batches.create(requests=items).id)
+    lines = "".join(
+        json.dumps(
+            {"custom_id": cid, "method": "POST", "url": "/v1/chat/completions", "body": body}
+        )
+        + "\n"
+        for cid, body in requests
+    )
+    upload = client.files.create(file=("batch.jsonl", io.BytesIO(lines.encode())), purpose="batch")
+    job = client.batches.create(
+        input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h"
+    )
+    return str(job.id)
+
+
+def progress(api: BatchApi, base_url: str | None, job_id: str) -> Progress:
+    client = _client(api, base_url)
+    if api == "anthropic":
+        batch = client.messages.batches.retrieve(job_id)
+        counts = batch.request_counts
+        total = counts.processing + counts.succeeded + counts.errored + counts.canceled
+        total += counts.expired
+        state = str(batch.processing_status)
+        return Progress(state == "ended", total - counts.processing, total, state)
+    batch = client.batches.retrieve(job_id)
+    counts = batch.request_counts
+    done = (counts.completed + counts.failed) if counts else 0
+    ended = batch.status in ("completed", "failed", "expired", "cancelled")
+    return Progress(ended, done, counts.total if counts else 0, str(batch.status))
+
+
+def cancel(api: BatchApi, base_url: str | None, job_id: str) -> None:
+    client = _client(api, base_url)
+    if api == "anthropic":
+        client.messages.batches.cancel(job_id)
+    else:
+        client.batches.cancel(job_id)
+
+
+def results(api: BatchApi, base_url: str | None, job_id: str) -> dict[str, RowResult]:
+    """Every request's outcome of an ended job."""
+    client = _client(api, base_url)
+    found: dict[str, RowResult] = {}
+    if api == "anthropic":
+        for item in client.messages.batches.results(job_id):
+            result = item.result
+            if result.type == "succeeded":
+                message = result.message
+                text = "".join(b.text for b in message.content if b.type == "text")
+                usage = message.usage
+                found[item.custom_id] = RowResult(
+                    "succeeded", text, None, usage.input_tokens, usage.output_tokens
+                )
+            elif result.type == "errored":
+                found[item.custom_id] = RowResult("errored", error=result.error.error.message)
+            else:
+                found[item.custom_id] = RowResult(str(result.type), error=f"request {result.type}")
+        return found
+    batch = client.batches.retrieve(job_id)
+    if batch.output_file_id:
+        for line in client.files.content(batch.output_file_id).text.splitlines():
+            item = json.loads(line)
+            body = item["response"]["body"]
+            usage = body.get("usage") or {}
+            found[item["custom_id"]] = RowResult(
+                "succeeded",
+                body["choices"][0]["message"]["content"],
+                None,
+                int(usage.get("prompt_tokens", 0)),
+                int(usage.get("completion_tokens", 0)),
+            )
+    if batch.error_file_id:
+        for line in client.files.content(batch.error_file_id).text.splitlines():
+            item = json.loads(line)
+            found[item["custom_id"]] = _openai_failure(item)
+    return found
+
+
+def _openai_failure(item: dict[str, Any]) -> RowResult:
+    error = item.get("error") or {}
+    code = str(error.get("code", ""))
+    if code == "batch_expired":
+        return RowResult("expired", error=error.get("message"))
+    if code == "batch_cancelled":
+        return RowResult("canceled", error=error.get("message"))
+    body = (item.get("response") or {}).get("body") or {}
+    message = (body.get("error") or {}).get("message") or error.get("message") or "request failed"
+    return RowResult("errored", error=str(message))

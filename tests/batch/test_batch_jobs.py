@@ -1,0 +1,185 @@
+"""Rows as provider batch jobs through the real SDKs against the emulator's batch endpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import orchestify_nb.batch as batch
+from orchestify_nb.batch.jobs import BatchJobError, submit
+from orchestify_nb.batch.jobs.plan import BatchApi
+from orchestify_nb.testing import LLMEmulator
+
+
+def _base_url(emulator: LLMEmulator, api: BatchApi) -> str:
+    return emulator.base_url if api == "anthropic" else emulator.openai_base_url
+
+
+@pytest.mark.parametrize("api", ["anthropic", "openai"])
+def test_ten_thousand_rows_come_back_in_input_order_with_duplicates_sent_once(
+    api: BatchApi, llm_emulator: LLMEmulator, tmp_path: Path
+) -> None:
+    prompts = [f"question {index % 7000}" for index in range(10_000)]
+    model = "claude-haiku-4-5" if api == "anthropic" else "gpt-4o-mini"
+    ledger = str(tmp_path / "ledger.sqlite3")
+    job = submit(
+        prompts, api=api, model=model, base_url=_base_url(llm_emulator, api), ledger=ledger
+    )
+    (part,) = job.parts
+    sent = llm_emulator.batches.requests(part)
+    assert len(sent) == 7000
+    assert sent[1234][1]["messages"][-1] == {"role": "user", "content": "question 1234"}
+    assert sent[1234][1]["model"] == model
+
+    llm_emulator.batches.finish()
+    outcomes = job.wait(poll_s=0.01).outcomes()
+    assert [outcome.text for outcome in outcomes] == prompts  # the emulator echoes the prompt
+    assert {outcome.status for outcome in outcomes} == {"succeeded"}
+
+
+def test_a_job_is_collected_from_the_ledger_by_id_without_submitting_again(
+    llm_emulator: LLMEmulator, tmp_path: Path
+) -> None:
+    ledger = str(tmp_path / "ledger.sqlite3")
+    first = submit(
+        ["a", "b"],
+        api="anthropic",
+        model="claude-haiku-4-5",
+        base_url=llm_emulator.base_url,
+        ledger=ledger,
+    )
+    llm_emulator.batches.finish()
+    again = batch.job(first.id, ledger=ledger)
+    assert [outcome.text for outcome in again.outcomes()] == ["a", "b"]
+    assert llm_emulator.batches.jobs() == [first.id]
+    assert [row[0] for row in batch.jobs(ledger=ledger)] == [first.id]
+    assert batch.jobs(ledger=ledger)[0][3] == "ended"
+
+
+@pytest.mark.parametrize("api", ["anthropic", "openai"])
+def test_expired_and_errored_rows_keep_their_status_and_resubmit_sends_only_them(
+    api: BatchApi, llm_emulator: LLMEmulator, tmp_path: Path
+) -> None:
+    llm_emulator.batches.script("r1", "expired")
+    llm_emulator.batches.script("r2", "errored")
+    job = submit(
+        ["ok", "late", "bad", "ok"],
+        api=api,
+        model="m",
+        base_url=_base_url(llm_emulator, api),
+        ledger=str(tmp_path / "l.sqlite3"),
+    )
+    llm_emulator.batches.finish()
+    outcomes = job.outcomes()
+    assert [outcome.status for outcome in outcomes] == [
+        "succeeded",
+        "expired",
+        "errored",
+        "succeeded",
+    ]
+    assert outcomes[2].error and "rejected" in outcomes[2].error
+
+    retry = job.resubmit()
+    assert retry is not None
+    (part,) = retry.parts
+    assert [body["messages"][-1]["content"] for _, body in llm_emulator.batches.requests(part)] == [
+        "late",
+        "bad",
+    ]
+
+
+def test_rows_beyond_the_request_limit_are_split_into_jobs_tracked_together(
+    llm_emulator: LLMEmulator, tmp_path: Path
+) -> None:
+    job = submit(
+        [f"p{index}" for index in range(25)],
+        api="openai",
+        model="gpt-4o-mini",
+        base_url=llm_emulator.openai_base_url,
+        ledger=str(tmp_path / "l.sqlite3"),
+        limits=(10, 10**9),
+    )
+    assert [len(llm_emulator.batches.requests(part)) for part in job.parts] == [10, 10, 5]
+    llm_emulator.batches.finish()
+    assert [outcome.text for outcome in job.outcomes()] == [f"p{index}" for index in range(25)]
+
+
+def test_cancel_leaves_unprocessed_rows_canceled(llm_emulator: LLMEmulator, tmp_path: Path) -> None:
+    job = submit(
+        ["x", "y"],
+        api="anthropic",
+        model="claude-haiku-4-5",
+        base_url=llm_emulator.base_url,
+        ledger=str(tmp_path / "l.sqlite3"),
+    )
+    job.cancel()
+    assert [outcome.status for outcome in job.outcomes()] == ["canceled", "canceled"]
+
+
+def test_a_backend_without_batch_mode_says_so(tmp_path: Path) -> None:
+    with pytest.raises(BatchJobError, match="no batch mode"):
+        submit(["x"], api="local", model="gemma", ledger=str(tmp_path / "l.sqlite3"))  # type: ignore[arg-type]
+
+
+def test_ledger_books_each_request_once_at_exactly_half_the_realtime_price(
+    llm_emulator: LLMEmulator, tmp_path: Path
+) -> None:
+    from orchestify_nb.pricing import ModelPrice
+    from orchestify_nb.usage.ledger import Ledger
+
+    ledger = str(tmp_path / "l.sqlite3")
+    pricing = {"claude-haiku-4-5": ModelPrice(input_per_mtok=1.0, output_per_mtok=5.0)}
+    job = submit(
+        ["same", "same", "other"],
+        api="anthropic",
+        model="claude-haiku-4-5",
+        base_url=llm_emulator.base_url,
+        ledger=ledger,
+    )
+    llm_emulator.batches.finish()
+    job.outcomes(pricing=pricing)
+    job.outcomes(pricing=pricing)  # collecting again books nothing twice
+    with Ledger(ledger) as book:
+        rows = book.records()
+    assert len(rows) == 2
+    for row in rows:
+        realtime = (row.tokens.input * 1.0 + row.tokens.output * 5.0) / 1_000_000
+        assert row.mode == "batch" and row.batch_job_id == job.parts[0]
+        assert row.cost_usd == pytest.approx(realtime / 2, rel=1e-12)
+        assert row.saved_usd == pytest.approx(realtime / 2, rel=1e-12)
+
+
+def test_dataframe_rows_submitted_in_batch_mode_are_collected_into_their_columns(
+    llm_emulator: LLMEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pandas as pd
+
+    from tests.batch.conftest import make_claude
+
+    monkeypatch.setenv("ORCHESTIFY_LEDGER", str(tmp_path / "l.sqlite3"))
+    llm_emulator.batches.script("r1", "expired")
+    frame = pd.DataFrame({"text": ["alpha", "beta", "alpha"]})
+    frame.llm.complete("Say {text}", out="said", mode="batch", provider=make_claude(llm_emulator))
+    assert list(frame["said_status"]) == ["submitted"] * 3
+    job_id = frame["said_batch_job"].iloc[0]
+
+    llm_emulator.batches.finish()
+    fresh = pd.DataFrame({"text": ["alpha", "beta", "alpha"]})  # as after a kernel restart
+    fresh.llm.collect(job_id, out="said")
+    assert list(fresh["said"]) == ["Say alpha", None, "Say alpha"]
+    assert list(fresh["said_status"]) == ["succeeded", "expired", "succeeded"]
+    assert fresh["said_error"].iloc[1] == "request expired"
+
+
+def test_auto_mode_stays_realtime_for_a_small_frame_and_says_why() -> None:
+    from orchestify_nb.batch.jobs.frame import AUTO_BATCH_ROWS, choose_mode
+
+    assert choose_mode("auto", "anthropic", 10)[0] == "realtime"
+    assert choose_mode("auto", "openai", AUTO_BATCH_ROWS)[0] == "batch"
+    assert choose_mode("auto", "local", 10**6) == (
+        "realtime",
+        "the 'local' provider has no batch API",
+    )
+    with pytest.raises(BatchJobError, match="no batch mode"):
+        choose_mode("batch", "litellm", 10)
