@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from orchestify_nb.errors import OrchestifyError
 from orchestify_nb.panel.copy_cell import copy_button_html
 from orchestify_nb.panel.layout import build_widgets
+from orchestify_nb.panel.schemas_view import PanelSchemas
 from orchestify_nb.panel.summary import ProviderChoice, provider_choices, static_html
 from orchestify_nb.panel.tools_view import PanelTools
 from orchestify_nb.panel.turn import TurnView, one_line
@@ -56,7 +57,8 @@ class Panel:
     ``tools`` (functions or ``Tool``s, e.g. ``mcp_tools("docs")``) lets the model call them:
     a selector picks which, each call shows in the answer as it runs, and ``approve="ask"``
     asks Approve / Deny before each call (or pass a function deciding). ``schema`` (a
-    pydantic model, ``Literal[...]``...) asks for typed answers, drawn as the object grows.
+    pydantic model, ``Literal[...]``...) asks for typed answers, drawn as the object grows;
+    ``schemas=[...]`` offers several in a chooser (``(text)`` for a plain answer).
     """
 
     def __init__(
@@ -68,12 +70,14 @@ class Panel:
         tools: Sequence[Tool | Callable[..., Any]] | None = None,
         approve: Approval = None,
         schema: Any = None,
+        schemas: Sequence[Any] | None = None,
     ) -> None:
         problem: OrchestifyError | None = None
         self.cache = None if cache is None else check_cache_mode(cache, "Panel(cache=...)")
         parse_cache_prompt(cache_prompt)  # a bad value fails here, not at the first Send
         self.cache_prompt = cache_prompt
         self.schema = None if schema is None else output_schema_of(schema)
+        self.schemas = PanelSchemas(schemas) if schemas else None
         if registry is None:
             from orchestify_nb.session import get_session
 
@@ -92,6 +96,11 @@ class Panel:
             parts = list(chat.children)
             parts.insert(parts.index(self.ui.system) + 1, self.tools.selector)
             parts.insert(parts.index(self.ui.status), self.tools.approval)
+            chat.children = tuple(parts)
+        if self.schemas is not None:  # the chooser, under the system prompt
+            chat = self.ui.tabs.children[0]
+            parts = list(chat.children)
+            parts.insert(parts.index(self.ui.system) + 1, self.schemas.selector)
             chat.children = tuple(parts)
         if problem is not None:
             self._say(f"Config problem: {one_line(problem)}", error=True)
@@ -148,6 +157,8 @@ class Panel:
         }
         if self.cache_prompt is not None:
             options["cache_prompt"] = self.cache_prompt
+        if self.schemas is not None:
+            self.schema = self.schemas.chosen()
         if self.schema is not None:
             options["output_schema"] = self.schema
             turn.typed_wrapped = self.schema.wrapped
