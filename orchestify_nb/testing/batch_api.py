@@ -58,6 +58,8 @@ class _Job:
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     output_file_id: str | None = None
     error_file_id: str | None = None
+    #: Anthropic's results JSONL, written when the job ends.
+    results: bytes | None = None
 
 
 def _iso(seconds: float | None) -> str | None:
@@ -70,11 +72,6 @@ def _unix(seconds: float | None) -> int | None:
 
 def _json(status: int, body: Any) -> HttpResponse:
     return HttpResponse(status, json.dumps(body).encode(), {"content-type": "application/json"})
-
-
-def _jsonl(lines: list[dict[str, Any]]) -> HttpResponse:
-    body = "".join(json.dumps(line) + "\n" for line in lines).encode()
-    return HttpResponse(200, body, {"content-type": "application/binary"})
 
 
 def _error(api: Api, status: int, message: str) -> HttpResponse:
@@ -117,9 +114,13 @@ class BatchEmulator:
             self.now_s += seconds
 
     def finish(self) -> None:
-        """End every job now (the clock jumps past the last one's end)."""
+        """End every job now (the clock jumps past the last one's end) and write its results,
+        as a provider has them ready once a job has ended (a benchmark's collect then times
+        the client, not the emulator composing 100,000 answers)."""
         with self._lock:
             self.now_s = max([self.now_s, *(job.ends_s for job in self._jobs.values())])
+            for job in self._jobs.values():
+                self._settle(job)
 
     def script(self, custom_id: str, outcome: Outcome) -> None:
         """Make the request with this ``custom_id`` end with ``outcome`` in whichever job it is."""
@@ -203,6 +204,8 @@ class BatchEmulator:
             job.outcomes[custom_id] = "canceled" if job.canceled_s is not None else scripted
         if job.api == "openai":
             self._write_openai_files(job)
+        else:
+            job.results = self._anthropic_results_lines(job)
 
     def _cancel(self, job: _Job) -> None:
         if job.ended_s is None and job.canceled_s is None:
@@ -295,8 +298,11 @@ class BatchEmulator:
 
     def _anthropic_results(self, job: _Job) -> HttpResponse:
         self._settle(job)
-        if job.ended_s is None:
+        if job.results is None:
             return _error("anthropic", 400, f"Batch {job.id} is still processing.")
+        return HttpResponse(200, job.results, {"content-type": "application/binary"})
+
+    def _anthropic_results_lines(self, job: _Job) -> bytes:
         lines = []
         for custom_id, body in job.requests:
             outcome = job.outcomes[custom_id]
@@ -306,7 +312,7 @@ class BatchEmulator:
             elif outcome == "errored":
                 result["error"] = anthropic_api.error("http_error", 400, _ERRORED_MESSAGE)[1]
             lines.append({"custom_id": custom_id, "result": result})
-        return _jsonl(lines)
+        return _lines(lines)
 
     # -- OpenAI ------------------------------------------------------------------------------
     def _openai_route(self, method: str, parts: list[str], request: HttpRequest) -> HttpResponse:

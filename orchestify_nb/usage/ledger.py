@@ -86,10 +86,21 @@ def make_filters(**args: Unpack[FilterArgs]) -> Filters:
 def _write_pending(
     store: LedgerStorage, pending: list[UsageRecord], quarantined: list[UsageRecord]
 ) -> list[tuple[int, UsageRecord]]:
-    """Write waiting records oldest first. A record that can never be stored is quarantined
-    (kept in memory, with a one-line warning) and the rest go on; when the storage refuses
-    writes, stops (raising) at the first failure, losing none."""
-    written: list[tuple[int, UsageRecord]] = []
+    """Write waiting records oldest first, several in one step (``write_many``). A record that
+    can never be stored is quarantined (kept in memory, with a one-line warning) and the rest
+    go on; when the storage refuses writes, stops (raising) at the first failure, losing none."""
+    if len(pending) > 1:
+        try:
+            positions = store.write_many(pending)
+        except RecordRejectedError:
+            pass  # one of them can never be stored: one by one below finds and quarantines it
+        except LedgerError as error:
+            raise _kept_in_memory(store, pending, error) from error
+        else:
+            written = list(zip(positions, pending, strict=True))
+            pending.clear()
+            return written
+    written = []
     while pending:
         record = pending[0]
         try:
@@ -99,14 +110,21 @@ def _write_pending(
             logger.warning("%s; it is kept in Ledger.quarantined and counts against budgets", error)
             continue
         except LedgerError as error:
-            raise LedgerError(
-                f"could not write usage record {record.id} to the ledger {store.path!r} "
-                f"({error.__cause__ or error}); {len(pending)} record(s) are kept in memory and "
-                "are written with the next call or Ledger.flush()"
-            ) from error
+            raise _kept_in_memory(store, pending, error) from error
         pending.pop(0)
         written.append((position, record))
     return written
+
+
+def _kept_in_memory(
+    store: LedgerStorage, pending: list[UsageRecord], error: LedgerError
+) -> LedgerError:
+    """The error for a refused write: the records wait in memory for the next write."""
+    return LedgerError(
+        f"could not write usage record {pending[0].id} to the ledger {store.path!r} "
+        f"({error.__cause__ or error}); {len(pending)} record(s) are kept in memory and "
+        "are written with the next call or Ledger.flush()"
+    )
 
 
 def _close_store(
@@ -182,14 +200,21 @@ class Ledger:
     def record(self, record: UsageRecord) -> None:
         """Write one finished call. Raises ``LedgerError`` if the file refuses the write; the
         record is then kept and written with the next call or ``flush()``."""
-        if record.session_id is None:
-            record.session_id = self.session_id
-        if record.user is None:
-            record.user = self._user
-        if record.project is None:
-            record.project = project_for(self.project, record.notebook_path)
+        self.record_many((record,))
+
+    def record_many(self, records: Iterable[UsageRecord]) -> None:
+        """Write many finished calls at once (a batch job's results): one transaction instead
+        of one per row. Raises like ``record``; the records are then kept and written later."""
+        batch = list(records)
+        for record in batch:
+            if record.session_id is None:
+                record.session_id = self.session_id
+            if record.user is None:
+                record.user = self._user
+            if record.project is None:
+                record.project = project_for(self.project, record.notebook_path)
         with self._store.lock:
-            self._pending.append(record)
+            self._pending.extend(batch)
             self._fold(_write_pending(self._store, self._pending, self._quarantined))
 
     def flush(self, timeout: float = 10.0) -> None:

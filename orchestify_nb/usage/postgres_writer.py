@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -151,20 +151,20 @@ class QueuedWriter:
     def write(self, record: UsageRecord) -> int:
         """Queue the record for the writer thread; returns 0 (its position is known only once
         committed, and the budgets count it through ``unsent`` until then)."""
-        try:
-            row = record_row(record)
-        except Exception as error:  # the record's values, not the database
-            raise RecordRejectedError(
-                f"usage record {getattr(record, 'id', '?')!r} cannot be stored: "
-                f"{type(error).__name__}: {error}"
-            ) from error
+        return self.write_many([record])[0]
+
+    def write_many(self, records: Sequence[UsageRecord]) -> list[int]:
+        """Queue ``records`` together (the writer thread already inserts its queue in batches);
+        every record is checked before any is queued, so a bad one leaves none queued."""
+        queued = [(record, _checked_row(record)) for record in records]
         with self._state:
             if self._closing:
                 raise LedgerError(f"the team ledger {self.path} is closed")
-            self._unsent[record.id] = record
-            self._queue.append((record, row))
+            for record, _ in queued:
+                self._unsent[record.id] = record
+            self._queue.extend(queued)
             self._state.notify()
-        return 0
+        return [0] * len(queued)
 
     def unsent(self) -> list[UsageRecord]:
         """Records this process wrote that the database has not committed yet (a copy)."""
@@ -360,3 +360,14 @@ def seal_block(connection: psycopg.Connection[Any], block: int) -> None:
     span = f"seq > {block * BLOCK_SEQS} AND seq <= {(block + 1) * BLOCK_SEQS}"
     values = postgres_reads.read_rows(connection, Filters(), {}, STORED_COLUMNS, span)
     postgres_blocks.seal(connection, block, values)
+
+
+def _checked_row(record: UsageRecord) -> Row:
+    """The record as a row, or ``RecordRejectedError`` when its values cannot be stored."""
+    try:
+        return record_row(record)
+    except Exception as error:  # the record's values, not the database
+        raise RecordRejectedError(
+            f"usage record {getattr(record, 'id', '?')!r} cannot be stored: "
+            f"{type(error).__name__}: {error}"
+        ) from error

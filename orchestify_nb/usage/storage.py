@@ -171,6 +171,13 @@ class LedgerStorage(Protocol):
         storage refuses writes for now."""
         ...
 
+    def write_many(self, records: Sequence[UsageRecord]) -> list[int]:
+        """Store several finished calls in one step (a batch job's thousands of rows would
+        otherwise pay one transaction each); returns their positions as ``write`` does. All or
+        nothing: ``RecordRejectedError`` when one record can never be stored (none is stored
+        then), ``LedgerError`` when the storage refuses writes for now."""
+        ...
+
     def row_count(self) -> int: ...
 
     def totals(self, filters: Filters) -> TokenUsage:

@@ -76,7 +76,21 @@ def _to_us(seconds: float | None) -> int | None:
 
 def record_row(record: UsageRecord) -> Row:
     """The one mapping from a record to a row; every text field passes ``clean_label``."""
-    values = (
+    return Row(record_values(record), clean_labels(label_texts(record)))
+
+
+def label_texts(record: UsageRecord) -> tuple[str | None, ...]:
+    """The record's label fields as given (``LABEL_FIELDS`` order), before cleaning."""
+    return tuple(getattr(record, field) for field in LABEL_FIELDS)
+
+
+def clean_labels(texts: tuple[str | None, ...]) -> tuple[str | None, ...]:
+    return tuple(clean_label(text) for text in texts)
+
+
+def record_values(record: UsageRecord) -> tuple[object, ...]:
+    """The plain columns of a record's row (``INSERT_SQL`` order)."""
+    return (
         clean_label(record.id),
         to_ns(record.started_at),
         to_ns(record.finished_at),
@@ -95,7 +109,6 @@ def record_row(record: UsageRecord) -> Row:
         record.saved_usd,
         record.prompt_cache_saved_usd,
     )
-    return Row(values, tuple(clean_label(getattr(record, field)) for field in LABEL_FIELDS))
 
 
 def _use_wal(connection: sqlite3.Connection) -> None:
@@ -192,21 +205,55 @@ class SQLiteStore:
         Whoever writes the last row of a block seals it (a few ms once per ``BLOCK_ROWS`` rows).
         """
         with self.lock:
-            try:
-                row = record_row(record)
-                codes = tuple(self.label_id(text) for text in row.labels)
-                cursor = self.connection.execute(INSERT_SQL, row.values + codes)
-            except Exception as error:  # anything but the file's own errors is the record's
-                if isinstance(error, sqlite3.Error) and not _is_record_error(error):
-                    raise LedgerError(f"{self.path!r} refused the write: {error}") from error
-                raise RecordRejectedError(
-                    f"usage record {getattr(record, 'id', '?')!r} cannot be stored in "
-                    f"{self.path!r}: {type(error).__name__}: {error}"
-                ) from error
-            seq = int(cursor.lastrowid or 0) if cursor.rowcount else 0
+            seq = self._insert(record, {})
             if seq and seq % BLOCK_ROWS == 0:
                 self._seal(seq // BLOCK_ROWS - 1)
             return seq
+
+    def write_many(self, records: Sequence[UsageRecord]) -> list[int]:
+        """Write ``records`` in one transaction (one commit instead of one per row: 100,000 rows
+        of a batch job in about a second); a failure rolls all of them back."""
+        with self.lock:
+            known_labels = dict(self._label_ids)
+            try:
+                self.connection.execute("BEGIN IMMEDIATE")
+                codes: dict[tuple[str | None, ...], tuple[int | None, ...]] = {}
+                positions = [self._insert(record, codes) for record in records]
+                self.connection.execute("COMMIT")
+            except BaseException as error:
+                if self.connection.in_transaction:
+                    self.connection.execute("ROLLBACK")
+                self._label_ids = known_labels  # labels created in the transaction are gone
+                if isinstance(error, sqlite3.Error):  # BEGIN or COMMIT: the file's, not a row's
+                    raise LedgerError(f"{self.path!r} refused the write: {error}") from error
+                raise
+            for seq in positions:
+                if seq and seq % BLOCK_ROWS == 0:
+                    self._seal(seq // BLOCK_ROWS - 1)
+            return positions
+
+    def _insert(
+        self, record: UsageRecord, codes: dict[tuple[str | None, ...], tuple[int | None, ...]]
+    ) -> int:
+        """Insert one row (under ``lock``); its ``seq``, or 0 if it was already there.
+
+        ``codes`` remembers the label codes of label texts seen before: a batch job's rows
+        share all their labels, and cleaning 17 labels per row was a third of writing it.
+        """
+        try:
+            texts = label_texts(record)
+            known = codes.get(texts)
+            if known is None:
+                known = codes[texts] = tuple(map(self.label_id, clean_labels(texts)))
+            cursor = self.connection.execute(INSERT_SQL, record_values(record) + known)
+        except Exception as error:  # anything but the file's own errors is the record's
+            if isinstance(error, sqlite3.Error) and not _is_record_error(error):
+                raise LedgerError(f"{self.path!r} refused the write: {error}") from error
+            raise RecordRejectedError(
+                f"usage record {getattr(record, 'id', '?')!r} cannot be stored in "
+                f"{self.path!r}: {type(error).__name__}: {error}"
+            ) from error
+        return int(cursor.lastrowid or 0) if cursor.rowcount else 0
 
     def _seal(self, block: int) -> None:
         """The row is already safe: a failure to seal only means the next reader seals it."""

@@ -78,6 +78,22 @@ def test_team_ledger_frame_has_the_sqlite_ledgers_rows_and_dtypes(
         local.close()
 
 
+def test_record_many_on_the_team_ledger_stores_what_the_file_ledger_stores(
+    postgres: PostgresServer, tmp_path: Path
+) -> None:
+    team, local = Ledger(postgres.url), Ledger(tmp_path / "ledger.sqlite3")
+    records = _records()
+    try:
+        team.record_many(records)
+        local.record_many(records)
+        team.flush()
+        assert len(team) == 12
+        assert team.records() == local.records()
+    finally:
+        team.close()
+        local.close()
+
+
 def test_filters_are_applied_in_sql_and_match_the_sqlite_ledger(
     postgres: PostgresServer, tmp_path: Path
 ) -> None:

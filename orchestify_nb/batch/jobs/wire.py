@@ -94,19 +94,16 @@ def results(api: BatchApi, base_url: str | None, job_id: str) -> dict[str, RowRe
     client = _client(api, base_url)
     found: dict[str, RowResult] = {}
     if api == "anthropic":
-        for item in client.messages.batches.results(job_id):
-            result = item.result
-            if result.type == "succeeded":
-                message = result.message
-                text = "".join(b.text for b in message.content if b.type == "text")
-                usage = message.usage
-                found[item.custom_id] = RowResult(
-                    "succeeded", text, None, usage.input_tokens, usage.output_tokens
-                )
-            elif result.type == "errored":
-                found[item.custom_id] = RowResult("errored", error=result.error.error.message)
-            else:
-                found[item.custom_id] = RowResult(str(result.type), error=f"request {result.type}")
+        # The SDK's decoder builds a pydantic object per line (~0.1 ms each, 10 s for 100,000
+        # rows); its HTTP response read as plain JSON lines is the same data at ~10 µs a line.
+        decoder = client.messages.batches.results(job_id)
+        try:
+            for line in decoder.http_response.iter_lines():
+                if line:
+                    item = json.loads(line)
+                    found[item["custom_id"]] = _anthropic_result(item["result"])
+        finally:
+            decoder.close()
         return found
     batch = client.batches.retrieve(job_id)
     if batch.output_file_id:
@@ -126,6 +123,26 @@ def results(api: BatchApi, base_url: str | None, job_id: str) -> dict[str, RowRe
             item = json.loads(line)
             found[item["custom_id"]] = _openai_failure(item)
     return found
+
+
+def _anthropic_result(result: dict[str, Any]) -> RowResult:
+    """One line's ``result`` of Anthropic's results JSONL (the API's documented shape)."""
+    kind = str(result["type"])
+    if kind == "succeeded":
+        message = result["message"]
+        text = "".join(b["text"] for b in message["content"] if b.get("type") == "text")
+        usage = message.get("usage") or {}
+        return RowResult(
+            "succeeded",
+            text,
+            None,
+            int(usage.get("input_tokens", 0)),
+            int(usage.get("output_tokens", 0)),
+        )
+    if kind == "errored":
+        error = (result.get("error") or {}).get("error") or {}
+        return RowResult("errored", error=str(error.get("message", "request failed")))
+    return RowResult(kind, error=f"request {kind}")
 
 
 def _openai_failure(item: dict[str, Any]) -> RowResult:
