@@ -183,3 +183,41 @@ def test_auto_mode_stays_realtime_for_a_small_frame_and_says_why() -> None:
     )
     with pytest.raises(BatchJobError, match="no batch mode"):
         choose_mode("batch", "litellm", 10)
+
+
+def test_collected_frame_and_usage_report_show_the_batch_cost_and_the_saving(
+    llm_emulator: LLMEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pandas as pd
+
+    from orchestify_nb.pricing import ModelPrice
+    from orchestify_nb.usage.ledger import Ledger
+    from orchestify_nb.usage.reports import usage_table
+    from tests.batch.conftest import CLAUDE_MODEL, make_claude
+
+    ledger = str(tmp_path / "l.sqlite3")
+    monkeypatch.setenv("ORCHESTIFY_LEDGER", ledger)
+    # $2 / $10 per million input / output tokens (config pricing:), kept with the job.
+    pricing = {CLAUDE_MODEL: ModelPrice(input_per_mtok=2.0, output_per_mtok=10.0)}
+    frame = pd.DataFrame({"text": ["alpha", "beta", "alpha"]})
+    provider = make_claude(llm_emulator, pricing=pricing)
+    frame.llm.complete("Say {text}", out="said", mode="batch", provider=provider)
+    llm_emulator.batches.finish()
+
+    fresh = pd.DataFrame({"text": ["alpha", "beta", "alpha"]}).llm.collect(
+        frame["said_batch_job"].iloc[0], out="said"
+    )
+    # The emulator counts 13 prompt tokens for both (their JSON's characters / 4) and answers
+    # "Say alpha" in 3 tokens, "Say beta" in 2. Realtime: 13 x $2 + 3 x $10 = $56 per million
+    # for alpha, 13 x $2 + 2 x $10 = $46 for beta; the batch rate is half, the other half saved.
+    assert list(fresh["said_tokens_input"]) == [13, 13, 13]
+    assert list(fresh["said_tokens_output"]) == [3, 2, 3]
+    expected = [28e-6, 23e-6, 0.0]  # the repeated prompt was sent, and paid, once
+    assert list(fresh["said_cost_usd"]) == pytest.approx(expected, rel=1e-12)
+    assert list(fresh["said_saved_usd"]) == pytest.approx(expected, rel=1e-12)
+
+    with Ledger(ledger) as book:
+        table = usage_table(book, by="mode")
+    assert table.loc["batch", "cost_usd"] == pytest.approx(51e-6, rel=1e-12)
+    assert table.loc["batch", "saved_usd"] == pytest.approx(51e-6, rel=1e-12)
+    assert table.loc["batch", "calls"] == 2

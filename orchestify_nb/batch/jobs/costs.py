@@ -39,6 +39,31 @@ def batch_quote(
     return PriceQuote(realtime.cost_usd * factor, True, source), realtime.cost_usd
 
 
+class BatchPricer:
+    """A job's requests at the batch rate, each distinct token pair priced once (pricing one
+    costs ~10 µs, and a job's 100,000 requests share few distinct counts)."""
+
+    def __init__(
+        self, api: BatchApi, model: str, overrides: Mapping[str, ModelPrice] | None
+    ) -> None:
+        self._api, self._model, self._overrides = api, model, overrides
+        self._quotes: dict[tuple[int, int], tuple[PriceQuote, float | None]] = {}
+
+    def quote(self, result: RowResult) -> tuple[PriceQuote, float | None]:
+        """``(batch-rate quote, saved_usd)`` of one request: a request that did not succeed
+        costs $0 and saved nothing (``None``)."""
+        key = (result.input_tokens, result.output_tokens)
+        if key not in self._quotes:
+            tokens = TokenCounts(input=key[0], output=key[1])
+            self._quotes[key] = batch_quote(self._api, self._model, tokens, self._overrides)
+        quote, realtime = self._quotes[key]
+        if result.status != "succeeded":
+            return PriceQuote(0.0, quote.priced, quote.source), None
+        if realtime is None or quote.cost_usd is None:
+            return quote, None
+        return quote, realtime - quote.cost_usd
+
+
 def book(
     ledger: Ledger,
     *,
@@ -52,15 +77,10 @@ def book(
     transaction (``Ledger.record_many``); returns how many."""
     now = datetime.now(UTC)
     project = project_for(ledger.project, None)  # once, not per row: it resolves paths
-    quotes: dict[tuple[int, int], tuple[PriceQuote, float | None]] = {}
+    pricer = BatchPricer(api, model, overrides)
     records = []
     for result in results.values():
-        key = (result.input_tokens, result.output_tokens)
-        tokens = TokenCounts(input=key[0], output=key[1])
-        if key not in quotes:  # rows share few distinct counts; pricing each costs ~10 µs
-            quotes[key] = batch_quote(api, model, tokens, overrides)
-        quote, realtime = quotes[key]
-        saved = None if realtime is None or quote.cost_usd is None else realtime - quote.cost_usd
+        quote, saved = pricer.quote(result)
         ok = result.status == "succeeded"
         records.append(
             UsageRecord(
@@ -71,14 +91,14 @@ def book(
                 started_at=now,
                 finished_at=now,
                 status="ok" if ok else "error",
-                tokens=tokens,
-                cost_usd=quote.cost_usd if ok else 0.0,
+                tokens=TokenCounts(input=result.input_tokens, output=result.output_tokens),
+                cost_usd=quote.cost_usd,
                 priced=quote.priced,
                 price_source=quote.source,
                 error_type=None if ok else result.status,
                 mode="batch",
                 batch_job_id=provider_job_id,
-                saved_usd=saved if ok else None,
+                saved_usd=saved,
                 project=project,
             )
         )

@@ -1,9 +1,11 @@
 """``df.llm.complete(..., mode="batch")`` and ``df.llm.collect(job)``: rows as a batch job.
 
 Submitting fills ``<out>_status`` with ``submitted`` and ``<out>_batch_job`` with the job id (the
-answers are hours away); ``collect`` fills ``<out>``, ``<out>_status`` and ``<out>_error`` in
-input order, in this kernel or a later one. ``mode="auto"`` picks batch when the provider has a
-batch API and the rows number at least ``AUTO_BATCH_ROWS``, realtime otherwise, and says which.
+answers are hours away); ``collect`` fills ``<out>``, ``<out>_status``, ``<out>_error``,
+``<out>_tokens_input``/``_output``, ``<out>_cost_usd`` (batch rate) and ``<out>_saved_usd``
+(realtime minus batch cost of the same usage) in input order, in this kernel or a later one.
+``mode="auto"`` picks batch when the provider has a batch API and the rows number at least
+``AUTO_BATCH_ROWS``, realtime otherwise, and says which.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ def submit_frame(
         max_tokens=int(kwargs.pop("max_tokens", 1024)),
         system=kwargs.pop("system", None),
         ledger=kwargs.pop("ledger", None),
+        pricing=provider.pricing_overrides,
     )
     frame[f"{out}_status"] = "submitted"
     frame[f"{out}_batch_job"] = the_job.id
@@ -82,8 +85,16 @@ def collect_frame(frame: pd.DataFrame, which: BatchJob | str | None, *, out: str
             f"job {the_job.id} has {len(outcomes)} rows but the DataFrame has {len(frame)}: "
             "collect into the DataFrame the job was submitted from."
         )
-    frame[out] = pd.Series([o.text for o in outcomes], index=frame.index, dtype=object)
+    index = frame.index
+    frame[out] = pd.Series([o.text for o in outcomes], index=index, dtype=object)
     frame[f"{out}_status"] = [o.status for o in outcomes]
-    frame[f"{out}_error"] = pd.Series([o.error for o in outcomes], index=frame.index, dtype=object)
+    frame[f"{out}_error"] = pd.Series([o.error for o in outcomes], index=index, dtype=object)
+    frame[f"{out}_tokens_input"] = pd.Series([o.input_tokens for o in outcomes], index=index)
+    frame[f"{out}_tokens_output"] = pd.Series([o.output_tokens for o in outcomes], index=index)
+    for column in (f"{out}_tokens_input", f"{out}_tokens_output"):
+        frame[column] = frame[column].astype("Int64")
+    # The batch-rate cost, and what the same usage would have cost more in realtime.
+    frame[f"{out}_cost_usd"] = pd.Series([o.cost_usd for o in outcomes], index=index, dtype=float)
+    frame[f"{out}_saved_usd"] = pd.Series([o.saved_usd for o in outcomes], index=index, dtype=float)
     frame[f"{out}_batch_job"] = the_job.id
     return frame

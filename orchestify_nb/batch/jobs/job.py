@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from orchestify_nb.batch.jobs import store, wire
-from orchestify_nb.batch.jobs.costs import book
+from orchestify_nb.batch.jobs.costs import BatchPricer, book
 from orchestify_nb.batch.jobs.plan import BatchApi, custom_id, plan, request_body, unique_index
 from orchestify_nb.errors import OrchestifyError
 from orchestify_nb.pricing import ModelPrice
@@ -31,11 +31,18 @@ class BatchJobError(OrchestifyError):
 
 @dataclass(frozen=True, slots=True)
 class RowOutcome:
-    """One input row's result, in input order: its status, answer text and error."""
+    """One input row's result, in input order: its status, answer text and error, its tokens
+    and what it cost at the batch rate and saved against realtime (``None``: unpriced, or the
+    request did not succeed). A prompt sent once for several rows is costed on its first row;
+    the others show $0, so the rows add up to the ledger's figures."""
 
     status: str
     text: str | None
     error: str | None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+    saved_usd: float | None = None
 
 
 def _ledger(ledger: str | None) -> str:
@@ -52,8 +59,12 @@ def submit(
     base_url: str | None = None,
     ledger: str | None = None,
     limits: tuple[int, int] | None = None,
+    pricing: Mapping[str, ModelPrice] | None = None,
 ) -> BatchJob:
-    """Submit ``prompts`` (one per row) as provider batch jobs; identical prompts go once."""
+    """Submit ``prompts`` (one per row) as provider batch jobs; identical prompts go once.
+
+    ``pricing`` (the provider's config ``pricing:``) is kept with the job, so collecting it in
+    a later kernel books the same prices."""
     if api not in ("anthropic", "openai"):
         raise BatchJobError(
             f"{api!r} has no batch mode: provider batch jobs exist for 'anthropic' and 'openai' "
@@ -85,6 +96,7 @@ def submit(
         "row_to_unique": the_plan.row_to_unique,
         "prompts": the_plan.unique,
         "settings": {"max_tokens": max_tokens, "system": system},
+        "pricing": {name: asdict(price) for name, price in (pricing or {}).items()},
         "submitted_at_ns": time.time_ns(),
     }
     path = _ledger(ledger)
@@ -136,6 +148,12 @@ class BatchJob:
     def _api(self) -> tuple[BatchApi, str | None]:
         return self._record["api"], self._record["base_url"]
 
+    def _pricing(self) -> dict[str, ModelPrice]:
+        """The ``pricing:`` overrides the job was submitted with."""
+        return {
+            name: ModelPrice(**price) for name, price in self._record.get("pricing", {}).items()
+        }
+
     def progress(self) -> tuple[int, int, bool]:
         """``(requests done, requests total, every part ended)`` from the provider."""
         api, base_url = self._api()
@@ -186,8 +204,11 @@ class BatchJob:
         """Every input row's outcome in input order (identical prompts share one result).
 
         The first collection of each provider job books its requests in the ledger at the
-        batch rate (``pricing`` overrides realtime prices as config ``pricing:`` does).
+        batch rate (``pricing`` overrides realtime prices as config ``pricing:`` does; default
+        the prices the job was submitted with).
         """
+        if pricing is None:
+            pricing = self._pricing()
         done, _total, ended = self.progress()
         if not ended:
             raise BatchJobError(
@@ -204,11 +225,33 @@ class BatchJob:
                 self._book(part, results, pricing)
                 booked.append(part)
                 store.save(self._ledger_path, self._record)
+        return self._in_row_order(by_unique, BatchPricer(api, self._record["model"], pricing))
+
+    def _in_row_order(
+        self, by_unique: Mapping[int, wire.RowResult], pricer: BatchPricer
+    ) -> list[RowOutcome]:
+        """Fan the requests' results out to the rows that asked them."""
         missing = wire.RowResult("errored", error="no result returned for this request")
+        costed: set[int] = set()
         rows = []
         for index in self._record["row_to_unique"]:
             result = by_unique.get(index, missing)
-            rows.append(RowOutcome(result.status, result.text, result.error))
+            quote, saved = pricer.quote(result)
+            cost = quote.cost_usd
+            if index in costed:  # the same request again: paid for on its first row
+                cost, saved = (0.0, None if saved is None else 0.0)
+            costed.add(index)
+            rows.append(
+                RowOutcome(
+                    result.status,
+                    result.text,
+                    result.error,
+                    result.input_tokens,
+                    result.output_tokens,
+                    cost,
+                    saved,
+                )
+            )
         return rows
 
     def _book(
@@ -247,6 +290,7 @@ class BatchJob:
             model=self._record["model"],
             base_url=base_url,
             ledger=self._ledger_path,
+            pricing=self._pricing(),
             **settings,
         )
         again._record["resubmits"] = {"of": self.id, "rows": failed}
