@@ -12,6 +12,7 @@ from orchestify_nb.batch.accessor import LLMAccessor, register_accessor
 from orchestify_nb.batch.compare import CompareInterrupted, acompare, compare
 from orchestify_nb.batch.estimate import BatchEstimate
 from orchestify_nb.batch.jobs import BatchJob, BatchJobError, job, jobs
+from orchestify_nb.batch.jobs.frame import BatchModeUnsupportedError
 from orchestify_nb.batch.result import BatchInputError, BatchResult, BatchRow
 from orchestify_nb.batch.runner import (
     BatchInterrupted,
@@ -30,6 +31,7 @@ __all__ = [
     "BatchInterrupted",
     "BatchJob",
     "BatchJobError",
+    "BatchModeUnsupportedError",
     "BatchResult",
     "BatchRow",
     "BatchRun",

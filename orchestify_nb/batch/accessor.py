@@ -113,11 +113,13 @@ class LLMAccessor:
         _run_filling(batch, lambda result: write_result(self._frame, out, positions, result))
         return self._frame
 
-    def collect(self, job: Any = None, *, out: str = "answer") -> pd.DataFrame:
-        """Fill ``out`` columns from a provider batch job (a ``BatchJob`` or its id)."""
+    def collect(self, job: Any = None, *, out: str = "answer", schema: Any = None) -> pd.DataFrame:
+        """Fill ``out`` columns from a provider batch job (a ``BatchJob`` or its id); a job
+        from ``extract(mode="batch")`` also fills the schema's typed columns (pass ``schema=``
+        when collecting in another kernel than the one that submitted it)."""
         from orchestify_nb.batch.jobs.frame import collect_frame
 
-        return collect_frame(self._frame, job, out=out)
+        return collect_frame(self._frame, job, out=out, schema=schema)
 
     def extract(
         self,
@@ -126,6 +128,7 @@ class LLMAccessor:
         schema: Any,
         out: str = "extracted",
         resume: bool = False,
+        mode: str = "realtime",
         **kwargs: Any,
     ) -> pd.DataFrame:
         """Answer ``template`` for each row as ``schema`` (a pydantic model, dataclass,
@@ -134,7 +137,8 @@ class LLMAccessor:
         value itself for a schema that is not an object (``Literal``: a label column). The
         row's tokens, cost, latency, status and error land in the usual ``<out>_<field>``
         columns; a row whose answer does not fit keeps its error and missing values, and the
-        others fill. Other arguments are ``complete``'s.
+        others fill. Other arguments are ``complete``'s; ``mode="batch"`` asks every request
+        of the job for the schema, and ``collect`` fills the typed columns.
         """
         fields = field_types(schema)
         clashes = sorted(set(fields or {}) & {str(column) for column in self._frame.columns})
@@ -143,6 +147,10 @@ class LLMAccessor:
                 f"the schema's field(s) {', '.join(clashes)} would overwrite the DataFrame's "
                 "column(s) of the same name; rename the field or the column"
             )
+        if mode != "realtime" and _batch_job_mode(
+            self._frame, template, out, mode, kwargs, schema=schema
+        ):
+            return self._frame
         batch, positions = self._prepare(template, out, resume, {**kwargs, "output_schema": schema})
 
         def fill(result: BatchResult) -> None:
@@ -176,9 +184,16 @@ class LLMAccessor:
 
 
 def _batch_job_mode(
-    frame: pd.DataFrame, template: str, out: str, mode: str, kwargs: dict[str, Any]
+    frame: pd.DataFrame,
+    template: str,
+    out: str,
+    mode: str,
+    kwargs: dict[str, Any],
+    *,
+    schema: Any = None,
 ) -> bool:
-    """Submit as a provider batch job when ``mode`` says so; ``False`` means run realtime."""
+    """Submit as a provider batch job when ``mode`` says so (typed answers with ``schema``);
+    ``False`` means run realtime."""
     from orchestify_nb.batch.jobs.frame import choose_mode, submit_frame
     from orchestify_nb.batch.providers import resolve_provider
 
@@ -188,7 +203,7 @@ def _batch_job_mode(
         print(f"mode={mode!r}: realtime, because {why}.")
         return False
     prompts = render_prompts(frame, template, list(range(len(frame))))
-    job = submit_frame(frame, prompts, out=out, kwargs=dict(kwargs))
+    job = submit_frame(frame, prompts, out=out, kwargs=dict(kwargs), schema=schema)
     print(
         f"Submitted batch job {job.id} ({len(frame)} rows, {why}); collect with df.llm.collect()."
     )

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from orchestify_nb.batch.budget import refuse_over_budget
 from orchestify_nb.batch.estimate import BatchEstimate, estimate_batch
+from orchestify_nb.batch.jobs.frame import realtime_only
 from orchestify_nb.batch.limits import PacedLimiter
 from orchestify_nb.batch.progress import BatchProgress
 from orchestify_nb.batch.providers import resolve_provider
@@ -161,13 +162,15 @@ def prepare_batch(
     progress: bool = True,
     description: str | None = None,
     cache: CacheMode | None = None,
+    mode: str = "realtime",
     **params: Any,
 ) -> BatchRun:
     """Validate and estimate a batch without sending anything (arguments as ``run_batch``).
 
     Raises the provider's ``ModelNotSupportedError``/``UnsupportedOptionError`` for bad
-    arguments, ``BatchInputError`` for a bad ``resume=``, and ``BudgetExceededError`` when the
-    estimated cost would break a configured budget.
+    arguments, ``BatchInputError`` for a bad ``resume=``, ``BatchModeUnsupportedError`` for
+    ``mode="batch"`` (not here yet), and ``BudgetExceededError`` when the estimated cost would
+    break a configured budget.
     """
     global _last_result
     if concurrency < 1:
@@ -182,6 +185,8 @@ def prepare_batch(
         )
     chosen = resolve_provider(provider)
     prompt_list = list(prompts)
+    if mode != "realtime":
+        realtime_only(mode, chosen.provider_type, len(prompt_list))
     previous = _previous_result(resume, prompt_list)
     rows = [_carry_over(index, prompt, previous) for index, prompt in enumerate(prompt_list)]
     to_send = [row for row in rows if row.status == "pending"]
@@ -224,7 +229,10 @@ async def run_batch(prompts: Iterable[Prompt], **kwargs: Any) -> BatchResult:
     sent, under the same batch id), ``tag`` (the batch id in the usage ledger; default a new
     ``batch-...`` id), ``progress`` (show the estimate and a tqdm bar, default True),
     ``description`` (the bar's label), ``cache`` (the response cache's mode for every row:
-    ``auto``, ``replay``, ``refresh`` or ``off``; see ``providers.caching``). Rows that start
+    ``auto``, ``replay``, ``refresh`` or ``off``; see ``providers.caching``), ``mode``
+    (``"realtime"``; ``"auto"`` runs realtime too, and ``"batch"`` raises
+    ``BatchModeUnsupportedError``: provider batch jobs go through ``batch.jobs.submit`` or
+    ``df.llm.complete(mode="batch")``). Rows that start
     with the same long text (a shared template) ask the provider's prompt cache for it
     (``batch.shared_prefix``; ``cache_prompt=False`` turns that off). Anything else
     (``system``, ``max_tokens``, ``temperature``, provider options) goes to every

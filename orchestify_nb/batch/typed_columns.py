@@ -86,6 +86,14 @@ def write_typed_columns(
         row.response.parsed if row.status == "ok" and row.response is not None else None
         for row in result.rows
     ]
+    write_parsed_columns(frame, schema, out, positions, parsed)
+
+
+def write_parsed_columns(
+    frame: pd.DataFrame, schema: Any, out: str, positions: list[int], parsed: list[Any]
+) -> None:
+    """Fill the schema's columns at ``positions`` from answers already parsed as ``schema``
+    (``None`` where a row has none): realtime rows and collected batch jobs alike."""
     fields = field_types(schema)
     if fields is None:
         columns = {out: (parsed, schema)}

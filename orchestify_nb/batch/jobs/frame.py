@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 from orchestify_nb.batch.jobs.job import BatchJob, BatchJobError, job, submit
 from orchestify_nb.batch.jobs.plan import BatchApi
+from orchestify_nb.batch.jobs.typed import fill_typed_columns, schema_fields
 from orchestify_nb.batch.providers import resolve_provider
+from orchestify_nb.providers.structured import output_schema_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,6 +25,11 @@ if TYPE_CHECKING:
 #: the saving small; above it, half price is worth the wait of up to 24 hours).
 AUTO_BATCH_ROWS = 1000
 _BATCH_APIS = ("anthropic", "openai")
+#: ``df.llm.complete`` arguments that only pace or show a realtime run: a job has no use for them.
+_REALTIME_ONLY = frozenset({"concurrency", "rpm", "tpm", "progress", "description", "cache"})
+#: The schema each typed job of this kernel was submitted with (a type cannot be stored in the
+#: ledger; a later kernel passes it to ``collect`` again).
+_SCHEMAS: dict[str, Any] = {}
 
 
 def choose_mode(mode: str, provider_type: str, rows: int) -> tuple[str, str]:
@@ -44,31 +51,79 @@ def choose_mode(mode: str, provider_type: str, rows: int) -> tuple[str, str]:
     return "batch", f"{rows} rows >= {AUTO_BATCH_ROWS}: half price, results within 24 hours"
 
 
+class BatchModeUnsupportedError(BatchJobError):
+    """``mode="batch"`` asked of a function that cannot run as a provider batch job yet."""
+
+
+def realtime_only(mode: str, provider_type: str, rows: int) -> None:
+    """``mode=`` for ``run_batch`` and ``compare``, which run realtime only for now: ``batch``
+    raises ``BatchModeUnsupportedError``, ``auto`` runs realtime and says so when it would
+    have picked batch."""
+    chosen, why = choose_mode(mode, provider_type, rows)
+    if mode == "batch":
+        raise BatchModeUnsupportedError(
+            "run_batch and compare have no mode='batch' yet: submit the prompts as a job with "
+            "orchestify_nb.batch.jobs.submit(prompts, api=..., model=...) or "
+            "df.llm.complete(..., mode='batch'), or use mode='realtime'."
+        )
+    if chosen == "batch":
+        print(f"mode='auto': realtime, as run_batch and compare have no batch mode yet ({why}).")
+
+
 def submit_frame(
-    frame: pd.DataFrame, prompts: list[str], *, out: str, kwargs: dict[str, Any]
+    frame: pd.DataFrame,
+    prompts: list[str],
+    *,
+    out: str,
+    kwargs: dict[str, Any],
+    schema: Any = None,
 ) -> BatchJob:
-    """Submit ``prompts`` (one per row of ``frame``) and mark the rows submitted."""
+    """Submit ``prompts`` (one per row of ``frame``) and mark the rows submitted; with a
+    ``schema``, every request asks for it (see ``jobs.typed``)."""
     provider = resolve_provider(kwargs.pop("provider", None))
     model = kwargs.pop("model", None) or provider.default_model
     if not model:
         raise BatchJobError("a batch job needs a model: pass model= or set the provider's default.")
+    api = cast(BatchApi, provider.provider_type)
+    max_tokens, system = int(kwargs.pop("max_tokens", 1024)), kwargs.pop("system", None)
+    ledger = kwargs.pop("ledger", None)
+    unsupported = sorted(set(kwargs) - _REALTIME_ONLY)
+    if unsupported:
+        raise BatchJobError(
+            f"{', '.join(unsupported)}: not supported in batch mode yet (a batch job takes "
+            "provider, model, max_tokens and system); drop it or use mode='realtime'."
+        )
+    extra, name = None, None
+    if schema is not None:
+        request = provider.build_request(
+            "typed", model=str(model), max_tokens=max_tokens, system=system, output_schema=schema
+        )
+        extra, name = schema_fields(api, request), output_schema_of(schema).name
     the_job = submit(
         prompts,
-        api=cast(BatchApi, provider.provider_type),
+        api=api,
         model=str(model),
         base_url=provider.base_url,
-        max_tokens=int(kwargs.pop("max_tokens", 1024)),
-        system=kwargs.pop("system", None),
-        ledger=kwargs.pop("ledger", None),
+        max_tokens=max_tokens,
+        system=system,
+        ledger=ledger,
         pricing=provider.pricing_overrides,
+        extra=extra,
+        schema_name=name,
     )
+    if schema is not None:
+        _SCHEMAS[the_job.id] = schema
     frame[f"{out}_status"] = "submitted"
     frame[f"{out}_batch_job"] = the_job.id
     return the_job
 
 
-def collect_frame(frame: pd.DataFrame, which: BatchJob | str | None, *, out: str) -> pd.DataFrame:
-    """Fill ``out`` columns from a finished job (default: the job id in ``<out>_batch_job``)."""
+def collect_frame(
+    frame: pd.DataFrame, which: BatchJob | str | None, *, out: str, schema: Any = None
+) -> pd.DataFrame:
+    """Fill ``out`` columns from a finished job (default: the job id in ``<out>_batch_job``);
+    a job of typed answers also fills the schema's columns (``schema=`` needed in a kernel
+    other than the one that submitted it)."""
     import pandas as pd
 
     if which is None:
@@ -79,6 +134,12 @@ def collect_frame(frame: pd.DataFrame, which: BatchJob | str | None, *, out: str
             )
         which = str(frame[column].iloc[0])
     the_job = job(which) if isinstance(which, str) else which
+    schema = schema if schema is not None else _SCHEMAS.get(the_job.id)
+    if schema is None and the_job.schema_name is not None:
+        raise BatchJobError(
+            f"job {the_job.id} asked for typed answers ({the_job.schema_name}): pass that schema "
+            "to df.llm.collect(job, schema=...) to fill its columns."
+        )
     outcomes = the_job.outcomes()
     if len(outcomes) != len(frame):
         raise BatchJobError(
@@ -97,4 +158,6 @@ def collect_frame(frame: pd.DataFrame, which: BatchJob | str | None, *, out: str
     frame[f"{out}_cost_usd"] = pd.Series([o.cost_usd for o in outcomes], index=index, dtype=float)
     frame[f"{out}_saved_usd"] = pd.Series([o.saved_usd for o in outcomes], index=index, dtype=float)
     frame[f"{out}_batch_job"] = the_job.id
+    if schema is not None:
+        fill_typed_columns(frame, schema, out, outcomes)
     return frame

@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
 
 from orchestify_nb.batch.jobs import store, wire
@@ -60,31 +61,26 @@ def submit(
     ledger: str | None = None,
     limits: tuple[int, int] | None = None,
     pricing: Mapping[str, ModelPrice] | None = None,
+    extra: dict[str, Any] | None = None,
+    schema_name: str | None = None,
 ) -> BatchJob:
     """Submit ``prompts`` (one per row) as provider batch jobs; identical prompts go once.
 
     ``pricing`` (the provider's config ``pricing:``) is kept with the job, so collecting it in
-    a later kernel books the same prices."""
+    a later kernel books the same prices. ``extra`` goes into every request body (for typed
+    answers, the fields asking for the schema named ``schema_name``; see ``jobs.typed``)."""
     if api not in ("anthropic", "openai"):
         raise BatchJobError(
             f"{api!r} has no batch mode: provider batch jobs exist for 'anthropic' and 'openai' "
             "(and OpenAI-compatible gateways with the Batch API); use mode='realtime' instead."
         )
-    overhead = len(
-        json.dumps(request_body(api, "", model=model, max_tokens=max_tokens, system=system))
+    body = partial(
+        request_body, api, model=model, max_tokens=max_tokens, system=system, extra=extra
     )
-    the_plan = plan(prompts, api, encoded_size=overhead + 40, limits=limits)
+    the_plan = plan(prompts, api, encoded_size=len(json.dumps(body(""))) + 40, limits=limits)
     parts = []
     for chunk in the_plan.chunks:
-        requests = [
-            (
-                custom_id(index),
-                request_body(
-                    api, the_plan.unique[index], model=model, max_tokens=max_tokens, system=system
-                ),
-            )
-            for index in chunk
-        ]
+        requests = [(custom_id(index), body(the_plan.unique[index])) for index in chunk]
         parts.append(wire.create(api, base_url, requests))
     record: dict[str, Any] = {
         "id": parts[0],
@@ -95,7 +91,12 @@ def submit(
         "parts": parts,
         "row_to_unique": the_plan.row_to_unique,
         "prompts": the_plan.unique,
-        "settings": {"max_tokens": max_tokens, "system": system},
+        "settings": {
+            "max_tokens": max_tokens,
+            "system": system,
+            "extra": extra,
+            "schema_name": schema_name,
+        },
         "pricing": {name: asdict(price) for name, price in (pricing or {}).items()},
         "submitted_at_ns": time.time_ns(),
     }
@@ -139,6 +140,12 @@ class BatchJob:
     @property
     def state(self) -> str:
         return str(self._record["state"])
+
+    @property
+    def schema_name(self) -> str | None:
+        """The schema typed answers were asked for (``None``: plain text answers)."""
+        name = self._record["settings"].get("schema_name")
+        return None if name is None else str(name)
 
     @property
     def parts(self) -> list[str]:

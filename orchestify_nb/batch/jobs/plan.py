@@ -8,6 +8,7 @@ asked the same prompt needs no second request.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -39,18 +40,27 @@ def unique_index(custom_id_text: str) -> int:
 
 
 def request_body(
-    api: BatchApi, prompt: str, *, model: str, max_tokens: int, system: str | None
+    api: BatchApi,
+    prompt: str,
+    *,
+    model: str,
+    max_tokens: int,
+    system: str | None,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The realtime request body a prompt becomes (the same shape the provider would get live)."""
+    """The realtime request body a prompt becomes (the same shape the provider would get live);
+    ``extra`` adds fields every request shares (the schema a typed answer must follow)."""
     messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
     if api == "anthropic":
         body: dict[str, Any] = {"model": model, "max_tokens": max_tokens, "messages": messages}
         if system:
             body["system"] = system
-        return body
-    if system:
-        messages = [{"role": "system", "content": system}, *messages]
-    return {"model": model, "max_completion_tokens": max_tokens, "messages": messages}
+    else:
+        if system:
+            messages = [{"role": "system", "content": system}, *messages]
+        body = {"model": model, "max_completion_tokens": max_tokens, "messages": messages}
+    body.update(extra or {})
+    return body
 
 
 def plan(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestify_nb.batch.jobs.plan import BatchApi
+from orchestify_nb.providers.forced_answer import ANSWER_TOOL
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +132,9 @@ def _anthropic_result(result: dict[str, Any]) -> RowResult:
     if kind == "succeeded":
         message = result["message"]
         text = "".join(b["text"] for b in message["content"] if b.get("type") == "text")
+        for block in message["content"]:  # an older model's typed answer: the forced tool call
+            if block.get("type") == "tool_use" and block.get("name") == ANSWER_TOOL and not text:
+                text = json.dumps(block.get("input"))
         usage = message.get("usage") or {}
         return RowResult(
             "succeeded",

@@ -1,0 +1,106 @@
+"""``mode=`` beyond ``df.llm.complete``: typed extraction as a batch job (the schema asked for
+as in realtime, answers validated into typed columns), and ``run_batch``/``compare``, which
+refuse ``mode="batch"`` with a typed error instead of quietly running realtime."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from pydantic import BaseModel
+
+import orchestify_nb.batch as batch
+from orchestify_nb.batch import BatchJobError, BatchModeUnsupportedError
+from orchestify_nb.batch.jobs.plan import BatchApi
+from orchestify_nb.providers.base import LLMProvider
+from orchestify_nb.providers.openai_provider import OpenAIProvider
+from orchestify_nb.testing import LLMEmulator, Reply
+from tests.batch.conftest import make_claude
+
+ADA = '{"name": "Ada", "age": 36}'
+
+
+class Person(BaseModel):
+    name: str
+    age: int
+
+
+def _provider(emulator: LLMEmulator, api: BatchApi) -> LLMProvider:
+    if api == "anthropic":
+        return make_claude(emulator)
+    return OpenAIProvider(
+        provider_id="openai_test",
+        api_key="sk-openai-test-key",
+        base_url=emulator.openai_base_url,
+        default_model="gpt-4o",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ORCHESTIFY_LEDGER", str(tmp_path / "ledger.sqlite3"))
+
+
+@pytest.mark.parametrize("api", ["anthropic", "openai"])
+def test_typed_extraction_as_a_batch_job_asks_for_the_schema_and_fills_typed_columns(
+    api: BatchApi, llm_emulator: LLMEmulator
+) -> None:
+    provider = _provider(llm_emulator, api)
+    llm_emulator.enqueue(Reply(text=ADA))
+    one = pd.DataFrame({"payload": [ADA]})
+    one.llm.extract("{payload}", schema=Person, out="p", provider=provider, progress=False)
+    realtime = llm_emulator.requests[-1].body
+
+    # The emulator answers each request with its prompt: rows 0 and 2 fit Person, row 1 not.
+    rows = [ADA, '{"name": "Alan", "age": "old"}', ADA]
+    frame = pd.DataFrame({"payload": rows})
+    frame.llm.extract("{payload}", schema=Person, out="p", mode="batch", provider=provider)
+    (part,) = llm_emulator.batches.jobs()
+    asked = "output_config" if api == "anthropic" else "response_format"
+    bodies = [body for _, body in llm_emulator.batches.requests(part)]
+    assert len(bodies) == 2 and all(body[asked] == realtime[asked] for body in bodies)
+
+    llm_emulator.batches.finish()
+    frame.llm.collect(out="p")
+    assert list(frame["p_status"]) == ["succeeded", "invalid", "succeeded"]
+    assert "does not fit Person" in frame["p_error"].iloc[1] and "age" in frame["p_error"].iloc[1]
+    assert str(frame["age"].dtype) == "Int64" and str(frame["name"].dtype) == "string"
+    assert frame["age"].tolist()[::2] == [36, 36] and frame["age"].isna().tolist()[1]
+    assert frame["name"].tolist()[::2] == ["Ada", "Ada"]
+
+    fresh = pd.DataFrame({"payload": rows})  # as in a later kernel: the schema passed again
+    fresh.llm.collect(batch.job(part), out="p", schema=Person)
+    assert fresh["age"].tolist()[::2] == [36, 36]
+
+
+def test_run_batch_and_compare_refuse_batch_mode_and_send_nothing(
+    llm_emulator: LLMEmulator,
+) -> None:
+    provider = make_claude(llm_emulator)
+    with pytest.raises(BatchModeUnsupportedError, match="run_batch and compare"):
+        batch.run_batch_sync(["a"], provider=provider, mode="batch", progress=False)
+    with pytest.raises(BatchModeUnsupportedError):
+        batch.compare(models=[provider], prompts=["a"], mode="batch", progress=False)
+    with pytest.raises(BatchJobError, match="not one of"):
+        batch.run_batch_sync(["a"], provider=provider, mode="cheap", progress=False)
+    assert llm_emulator.requests == [] and llm_emulator.batches.jobs() == []
+
+
+def test_auto_mode_runs_run_batch_realtime_for_a_few_prompts(llm_emulator: LLMEmulator) -> None:
+    result = batch.run_batch_sync(
+        ["a", "b"], provider=make_claude(llm_emulator), mode="auto", progress=False
+    )
+    assert [row.content for row in result.rows] == ["a", "b"]
+    assert llm_emulator.batches.jobs() == []
+
+
+def test_an_argument_a_batch_job_cannot_carry_is_refused_before_submitting(
+    llm_emulator: LLMEmulator,
+) -> None:
+    frame = pd.DataFrame({"text": ["x"]})
+    with pytest.raises(BatchJobError, match="temperature: not supported in batch mode"):
+        frame.llm.complete(
+            "{text}", mode="batch", provider=make_claude(llm_emulator), temperature=0.2
+        )
+    assert llm_emulator.batches.jobs() == []
