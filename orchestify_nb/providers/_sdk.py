@@ -32,7 +32,7 @@ from orchestify_nb.errors import (
     UnsupportedOptionError,
     redact,
 )
-from orchestify_nb.providers._sdk_errors import map_sdk_error
+from orchestify_nb.providers._sdk_errors import map_client_sdk_error
 from orchestify_nb.providers.base import LLMProvider
 from orchestify_nb.providers.requests import OptionProblem
 from orchestify_nb.providers.types import LLMRequest
@@ -338,12 +338,9 @@ class SDKClientProvider(HeaderSendingProvider):
         await self._clients.aclose()
 
     def _map_error(self, error: Exception) -> ProviderError | None:
-        sdk = import_sdk(self.sdk_module, self.sdk_extra)
-        return map_sdk_error(
+        return map_client_sdk_error(
+            import_sdk(self.sdk_module, self.sdk_extra),
             error,
-            status_error=sdk.APIStatusError,
-            connection_error=sdk.APIConnectionError,
-            timeout_error=sdk.APITimeoutError,
             auth_hint=f"Check {self.api_key_env} or the api_key in this provider's config.",
             secrets=self._secret_values(),
         )

@@ -16,6 +16,7 @@ import re
 import sys
 import traceback
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 from orchestify_nb.errors import (
     AuthenticationError,
@@ -126,6 +127,21 @@ def map_sdk_error(
     if cls is RateLimitError or cls is OverloadedError:
         mapped.retry_after = retry_after_s(error)
     return mapped
+
+
+def map_client_sdk_error(
+    sdk: Any, error: BaseException, *, auth_hint: str, secrets: list[str]
+) -> ProviderError | None:
+    """``map_sdk_error`` for the anthropic or openai SDK module ``sdk``: both name their base
+    classes ``APIStatusError``, ``APIConnectionError`` and ``APITimeoutError``."""
+    return map_sdk_error(
+        error,
+        status_error=sdk.APIStatusError,
+        connection_error=sdk.APIConnectionError,
+        timeout_error=sdk.APITimeoutError,
+        auth_hint=auth_hint,
+        secrets=secrets,
+    )
 
 
 def scrub_secrets(error: BaseException, secrets: list[str]) -> None:

@@ -221,6 +221,8 @@ class LLMEmulator:
         if path.startswith("/_emulator/"):
             return self._control(request.method, path, request.body)
         if batch_api.handles(path):
+            if self._api_key is not None and _presented_key(request.headers) != self._api_key:
+                return self._error(_api_of(request, path), Fault.unauthorized())
             return self.batches.handle(request, path)
         api = _api_of(request, path)
         try:

@@ -110,6 +110,8 @@ def submit_frame(
         pricing=provider.pricing_overrides,
         extra=extra,
         schema_name=name,
+        provider_id=provider.provider_id,
+        api_key=provider._plain_api_key(),  # the key goes to the SDK client only
     )
     if schema is not None:
         _SCHEMAS[the_job.id] = schema

@@ -15,8 +15,11 @@ from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any
 
+from pydantic import SecretStr
+
 from orchestify_nb.batch.jobs import store, wire
 from orchestify_nb.batch.jobs.costs import BatchPricer, book
+from orchestify_nb.batch.jobs.endpoint import Endpoint, endpoint_for
 from orchestify_nb.batch.jobs.plan import BatchApi, custom_id, plan, request_body, unique_index
 from orchestify_nb.errors import OrchestifyError
 from orchestify_nb.pricing import ModelPrice
@@ -63,12 +66,16 @@ def submit(
     pricing: Mapping[str, ModelPrice] | None = None,
     extra: dict[str, Any] | None = None,
     schema_name: str | None = None,
+    provider_id: str | None = None,
+    api_key: SecretStr | str | None = None,
 ) -> BatchJob:
     """Submit ``prompts`` (one per row) as provider batch jobs; identical prompts go once.
 
     ``pricing`` (the provider's config ``pricing:``) is kept with the job, so collecting it in
     a later kernel books the same prices. ``extra`` goes into every request body (for typed
-    answers, the fields asking for the schema named ``schema_name``; see ``jobs.typed``)."""
+    answers, the fields asking for the schema named ``schema_name``; see ``jobs.typed``).
+    The key is ``api_key``, else that of the session's provider ``provider_id``, else the API's
+    environment variable; only the provider id is kept with the job (see ``jobs.endpoint``)."""
     if api not in ("anthropic", "openai"):
         raise BatchJobError(
             f"{api!r} has no batch mode: provider batch jobs exist for 'anthropic' and 'openai' "
@@ -78,13 +85,16 @@ def submit(
         request_body, api, model=model, max_tokens=max_tokens, system=system, extra=extra
     )
     the_plan = plan(prompts, api, encoded_size=len(json.dumps(body(""))) + 40, limits=limits)
+    given = SecretStr(api_key) if isinstance(api_key, str) else api_key
+    endpoint = endpoint_for(api, base_url, provider_id, given)
     parts = []
     for chunk in the_plan.chunks:
         requests = [(custom_id(index), body(the_plan.unique[index])) for index in chunk]
-        parts.append(wire.create(api, base_url, requests))
+        parts.append(wire.create(endpoint, requests))
     record: dict[str, Any] = {
         "id": parts[0],
         "api": api,
+        "provider_id": provider_id,
         "model": model,
         "base_url": base_url,
         "state": "submitted",
@@ -152,8 +162,10 @@ class BatchJob:
         """The provider job ids this job was split into."""
         return list(self._record["parts"])
 
-    def _api(self) -> tuple[BatchApi, str | None]:
-        return self._record["api"], self._record["base_url"]
+    def _endpoint(self) -> Endpoint:
+        """Where the job is, with the key found again (it is never saved with the job)."""
+        record = self._record
+        return endpoint_for(record["api"], record["base_url"], record.get("provider_id"))
 
     def _pricing(self) -> dict[str, ModelPrice]:
         """The ``pricing:`` overrides the job was submitted with."""
@@ -163,8 +175,8 @@ class BatchJob:
 
     def progress(self) -> tuple[int, int, bool]:
         """``(requests done, requests total, every part ended)`` from the provider."""
-        api, base_url = self._api()
-        states = [wire.progress(api, base_url, part) for part in self.parts]
+        endpoint = self._endpoint()
+        states = [wire.progress(endpoint, part) for part in self.parts]
         ended = all(state.ended for state in states)
         if ended and self.state == "submitted":
             self._record.update(state="ended", ended_at_ns=time.time_ns())
@@ -203,9 +215,9 @@ class BatchJob:
 
     def cancel(self) -> None:
         """Ask the provider to cancel every part; rows not yet processed end ``canceled``."""
-        api, base_url = self._api()
+        endpoint = self._endpoint()
         for part in self.parts:
-            wire.cancel(api, base_url, part)
+            wire.cancel(endpoint, part)
 
     def outcomes(self, *, pricing: Mapping[str, ModelPrice] | None = None) -> list[RowOutcome]:
         """Every input row's outcome in input order (identical prompts share one result).
@@ -221,18 +233,19 @@ class BatchJob:
             raise BatchJobError(
                 f"Batch job {self.id} has not ended ({done} requests done): call job.wait() first."
             )
-        api, base_url = self._api()
+        endpoint = self._endpoint()
         by_unique: dict[int, wire.RowResult] = {}
         booked: list[str] = self._record.setdefault("booked", [])
         for part in self.parts:
-            results = wire.results(api, base_url, part)
+            results = wire.results(endpoint, part)
             for cid, result in results.items():
                 by_unique[unique_index(cid)] = result
             if part not in booked:
                 self._book(part, results, pricing)
                 booked.append(part)
                 store.save(self._ledger_path, self._record)
-        return self._in_row_order(by_unique, BatchPricer(api, self._record["model"], pricing))
+        pricer = BatchPricer(endpoint.api, self._record["model"], pricing)
+        return self._in_row_order(by_unique, pricer)
 
     def _in_row_order(
         self, by_unique: Mapping[int, wire.RowResult], pricer: BatchPricer
@@ -290,14 +303,16 @@ class BatchJob:
         prompts = self._record["prompts"]
         row_to_unique = self._record["row_to_unique"]
         settings = self._record["settings"]
-        api, base_url = self._api()
+        endpoint = self._endpoint()
         again = submit(
             [prompts[row_to_unique[i]] for i in failed],
-            api=api,
+            api=endpoint.api,
             model=self._record["model"],
-            base_url=base_url,
+            base_url=endpoint.base_url,
             ledger=self._ledger_path,
             pricing=self._pricing(),
+            provider_id=self._record.get("provider_id"),
+            api_key=endpoint.api_key,
             **settings,
         )
         again._record["resubmits"] = {"of": self.id, "rows": failed}

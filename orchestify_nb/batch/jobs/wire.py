@@ -1,18 +1,24 @@
 """The two providers' batch APIs through their SDKs (imported here, lazily, never at import).
 
-Each function takes the stored job record, so a fresh kernel can talk to a job it did not
-submit. Results come back as ``custom_id -> RowResult`` whatever order the provider sends.
+Each function takes the job's ``Endpoint`` (its API, ``base_url`` and key), so a fresh kernel
+can talk to a job it did not submit. Results come back as ``custom_id -> RowResult`` whatever
+order the provider sends. An SDK failure becomes the same typed, scrubbed ``ProviderError`` a
+call gets (``AuthenticationError`` for a wrong key, ``ProviderConnectionError``...).
 """
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
-import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from orchestify_nb.batch.jobs.plan import BatchApi
+from orchestify_nb.batch.jobs.endpoint import KEY_VARIABLES, Endpoint
+from orchestify_nb.errors import ProviderError, redact
+from orchestify_nb.providers._sdk_errors import map_client_sdk_error
 from orchestify_nb.providers.forced_answer import ANSWER_TOOL
 
 
@@ -35,21 +41,42 @@ class Progress:
     state: str
 
 
-def _client(api: BatchApi, base_url: str | None) -> Any:
-    if api == "anthropic":
-        import anthropic
-
-        key = os.environ.get("ANTHROPIC_API_KEY", "no-key")
-        return anthropic.Anthropic(base_url=base_url, api_key=key)
-    import openai
-
-    return openai.OpenAI(base_url=base_url, api_key=os.environ.get("OPENAI_API_KEY", "no-key"))
+def _client(endpoint: Endpoint) -> Any:
+    sdk = importlib.import_module(endpoint.api)
+    client_class = sdk.Anthropic if endpoint.api == "anthropic" else sdk.OpenAI
+    return client_class(base_url=endpoint.base_url, api_key=endpoint.plain_key())
 
 
-def create(api: BatchApi, base_url: str | None, requests: list[tuple[str, dict[str, Any]]]) -> str:
+@contextmanager
+def sdk_errors(endpoint: Endpoint) -> Iterator[None]:
+    """Turn the SDK's exceptions into typed ``ProviderError``s, scrubbed of the key."""
+    try:
+        yield
+    except ProviderError:
+        raise
+    except Exception as error:
+        mapped = map_client_sdk_error(
+            importlib.import_module(endpoint.api),
+            error,
+            auth_hint=f"Check the key (api_key: in the config, or {KEY_VARIABLES[endpoint.api]})",
+            secrets=endpoint.secrets(),
+        )
+        if mapped is None:
+            raise
+        mapped.message = redact(mapped.message, endpoint.secrets())
+        mapped.args = (redact(mapped._compose(), endpoint.secrets()),)
+        raise mapped from None
+
+
+def create(endpoint: Endpoint, requests: list[tuple[str, dict[str, Any]]]) -> str:
     """Submit one provider job; returns the provider's job id."""
-    client = _client(api, base_url)
-    if api == "anthropic":
+    with sdk_errors(endpoint):
+        return _create(endpoint, requests)
+
+
+def _create(endpoint: Endpoint, requests: list[tuple[str, dict[str, Any]]]) -> str:
+    client = _client(endpoint)
+    if endpoint.api == "anthropic":
         items = [{"custom_id": cid, "params": body} for cid, body in requests]
         return str(client.messages.batches.create(requests=items).id)
     lines = "".join(
@@ -66,9 +93,14 @@ def create(api: BatchApi, base_url: str | None, requests: list[tuple[str, dict[s
     return str(job.id)
 
 
-def progress(api: BatchApi, base_url: str | None, job_id: str) -> Progress:
-    client = _client(api, base_url)
-    if api == "anthropic":
+def progress(endpoint: Endpoint, job_id: str) -> Progress:
+    with sdk_errors(endpoint):
+        return _progress(endpoint, job_id)
+
+
+def _progress(endpoint: Endpoint, job_id: str) -> Progress:
+    client = _client(endpoint)
+    if endpoint.api == "anthropic":
         batch = client.messages.batches.retrieve(job_id)
         counts = batch.request_counts
         total = counts.processing + counts.succeeded + counts.errored + counts.canceled
@@ -82,19 +114,25 @@ def progress(api: BatchApi, base_url: str | None, job_id: str) -> Progress:
     return Progress(ended, done, counts.total if counts else 0, str(batch.status))
 
 
-def cancel(api: BatchApi, base_url: str | None, job_id: str) -> None:
-    client = _client(api, base_url)
-    if api == "anthropic":
-        client.messages.batches.cancel(job_id)
-    else:
-        client.batches.cancel(job_id)
+def cancel(endpoint: Endpoint, job_id: str) -> None:
+    with sdk_errors(endpoint):
+        client = _client(endpoint)
+        if endpoint.api == "anthropic":
+            client.messages.batches.cancel(job_id)
+        else:
+            client.batches.cancel(job_id)
 
 
-def results(api: BatchApi, base_url: str | None, job_id: str) -> dict[str, RowResult]:
+def results(endpoint: Endpoint, job_id: str) -> dict[str, RowResult]:
     """Every request's outcome of an ended job."""
-    client = _client(api, base_url)
+    with sdk_errors(endpoint):
+        return _results(endpoint, job_id)
+
+
+def _results(endpoint: Endpoint, job_id: str) -> dict[str, RowResult]:
+    client = _client(endpoint)
     found: dict[str, RowResult] = {}
-    if api == "anthropic":
+    if endpoint.api == "anthropic":
         # The SDK's decoder builds a pydantic object per line (~0.1 ms each, 10 s for 100,000
         # rows); its HTTP response read as plain JSON lines is the same data at ~10 µs a line.
         decoder = client.messages.batches.results(job_id)
