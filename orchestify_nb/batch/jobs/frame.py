@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
+from orchestify_nb.batch.budget import refuse_over_budget
+from orchestify_nb.batch.estimate import estimate_batch
 from orchestify_nb.batch.jobs.job import BatchJob, BatchJobError, job, submit
 from orchestify_nb.batch.jobs.plan import BatchApi
 from orchestify_nb.batch.jobs.typed import fill_typed_columns, schema_fields
@@ -79,7 +81,8 @@ def submit_frame(
     schema: Any = None,
 ) -> BatchJob:
     """Submit ``prompts`` (one per row of ``frame``) and mark the rows submitted; with a
-    ``schema``, every request asks for it (see ``jobs.typed``)."""
+    ``schema``, every request asks for it (see ``jobs.typed``). The estimate, at the batch
+    rate, is shown first, and a job a budget cannot pay for is refused as in realtime."""
     provider = resolve_provider(kwargs.pop("provider", None))
     model = kwargs.pop("model", None) or provider.default_model
     if not model:
@@ -93,12 +96,20 @@ def submit_frame(
             f"{', '.join(unsupported)}: not supported in batch mode yet (a batch job takes "
             "provider, model, max_tokens and system); drop it or use mode='realtime'."
         )
-    extra, name = None, None
-    if schema is not None:
-        request = provider.build_request(
-            "typed", model=str(model), max_tokens=max_tokens, system=system, output_schema=schema
+    typed = {} if schema is None else {"output_schema": schema}
+    requests = [
+        provider.build_request(
+            prompt, model=str(model), max_tokens=max_tokens, system=system, **typed
         )
-        extra, name = schema_fields(api, request), output_schema_of(schema).name
+        for prompt in dict.fromkeys(prompts)  # what is sent: each distinct prompt once
+    ]
+    estimate = estimate_batch(provider, requests, batch=True)
+    refuse_over_budget(provider, estimate)
+    if kwargs.get("progress", True):
+        print(estimate.summary())
+    extra, name = None, None
+    if schema is not None and requests:
+        extra, name = schema_fields(api, requests[0]), output_schema_of(schema).name
     the_job = submit(
         prompts,
         api=api,
