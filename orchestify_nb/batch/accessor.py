@@ -205,7 +205,7 @@ def _batch_job_mode(
     prompts = render_prompts(frame, template, list(range(len(frame))))
     job = submit_frame(frame, prompts, out=out, kwargs=dict(kwargs), schema=schema)
     print(
-        f"Submitted batch job {job.id} ({len(frame)} rows, {why}); collect with df.llm.collect()."
+        f"Submitted batch job {job.id} ({len(frame):,} rows, {why}); collect with df.llm.collect()."
     )
     return True
 

@@ -51,7 +51,8 @@ class BatchEstimate:
             if self.rate == "batch":
                 cost += f" at the batch rate ({self.price_source})"
         return (
-            f"Estimate: {self.rows:,} rows, ~{self.input_tokens:,} input tokens "
+            f"Estimate: {self.rows:,} {'requests' if self.rate == 'batch' else 'rows'}, "
+            f"~{self.input_tokens:,} input tokens "
             f"({self.method}), ≤ {self.max_output_tokens:,} output tokens; {cost}"
         )
 
