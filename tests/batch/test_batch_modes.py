@@ -95,7 +95,7 @@ def test_auto_mode_runs_run_batch_realtime_for_a_few_prompts(llm_emulator: LLMEm
     assert llm_emulator.batches.jobs() == []
 
 
-def test_an_argument_a_batch_job_cannot_carry_is_refused_before_submitting(
+def test_arguments_a_batch_job_cannot_carry_are_refused_before_submitting(
     llm_emulator: LLMEmulator,
 ) -> None:
     frame = pd.DataFrame({"text": ["x"]})
@@ -103,6 +103,8 @@ def test_an_argument_a_batch_job_cannot_carry_is_refused_before_submitting(
         frame.llm.complete(
             "{text}", mode="batch", provider=make_claude(llm_emulator), temperature=0.2
         )
+    with pytest.raises(BatchJobError, match=r"resume: not supported.*resubmit\(\)"):
+        frame.llm.complete("{text}", mode="batch", provider=make_claude(llm_emulator), resume=True)
     assert llm_emulator.batches.jobs() == []
 
 

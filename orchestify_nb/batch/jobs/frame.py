@@ -92,9 +92,10 @@ def submit_frame(
     ledger = kwargs.pop("ledger", None)
     unsupported = sorted(set(kwargs) - _REALTIME_ONLY)
     if unsupported:
+        again = " (job.resubmit() sends a job's failed rows again)" if "resume" in kwargs else ""
         raise BatchJobError(
             f"{', '.join(unsupported)}: not supported in batch mode yet (a batch job takes "
-            "provider, model, max_tokens and system); drop it or use mode='realtime'."
+            f"provider, model, max_tokens and system); drop it or use mode='realtime'{again}."
         )
     typed = {} if schema is None else {"output_schema": schema}
     requests = [
