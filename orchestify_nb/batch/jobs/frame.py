@@ -32,6 +32,18 @@ _REALTIME_ONLY = frozenset({"concurrency", "rpm", "tpm", "progress", "descriptio
 #: The schema each typed job of this kernel was submitted with (a type cannot be stored in the
 #: ledger; a later kernel passes it to ``collect`` again).
 _SCHEMAS: dict[str, Any] = {}
+#: ``collect``'s columns (``<out><suffix>``): the ``RowOutcome`` field each holds, and its dtype
+#: (``None``: let pandas infer, i.e. its string dtype). The cost is at the batch rate, the
+#: saving what the same usage would have cost more in realtime.
+_OUTCOME_COLUMNS: dict[str, tuple[str, str | None]] = {
+    "": ("text", "object"),
+    "_status": ("status", None),
+    "_error": ("error", "object"),
+    "_tokens_input": ("input_tokens", "Int64"),
+    "_tokens_output": ("output_tokens", "Int64"),
+    "_cost_usd": ("cost_usd", "float64"),
+    "_saved_usd": ("saved_usd", "float64"),
+}
 
 
 def choose_mode(mode: str, provider_type: str, rows: int) -> tuple[str, str]:
@@ -136,8 +148,6 @@ def collect_frame(
     """Fill ``out`` columns from a finished job (default: the job id in ``<out>_batch_job``);
     a job of typed answers also fills the schema's columns (``schema=`` needed in a kernel
     other than the one that submitted it)."""
-    import pandas as pd
-
     if which is None:
         column = f"{out}_batch_job"
         if column not in frame.columns:
@@ -152,24 +162,33 @@ def collect_frame(
             f"job {the_job.id} asked for typed answers ({the_job.schema_name}): pass that schema "
             "to df.llm.collect(job, schema=...) to fill its columns."
         )
-    outcomes = the_job.outcomes()
-    if len(outcomes) != len(frame):
+    positions, source_count = the_job.rows_in_source()
+    if source_count != len(frame):
         raise BatchJobError(
-            f"job {the_job.id} has {len(outcomes)} rows but the DataFrame has {len(frame)}: "
+            f"job {the_job.id} is for {source_count} rows but the DataFrame has {len(frame)}: "
             "collect into the DataFrame the job was submitted from."
         )
-    index = frame.index
-    frame[out] = pd.Series([o.text for o in outcomes], index=index, dtype=object)
-    frame[f"{out}_status"] = [o.status for o in outcomes]
-    frame[f"{out}_error"] = pd.Series([o.error for o in outcomes], index=index, dtype=object)
-    frame[f"{out}_tokens_input"] = pd.Series([o.input_tokens for o in outcomes], index=index)
-    frame[f"{out}_tokens_output"] = pd.Series([o.output_tokens for o in outcomes], index=index)
-    for column in (f"{out}_tokens_input", f"{out}_tokens_output"):
-        frame[column] = frame[column].astype("Int64")
-    # The batch-rate cost, and what the same usage would have cost more in realtime.
-    frame[f"{out}_cost_usd"] = pd.Series([o.cost_usd for o in outcomes], index=index, dtype=float)
-    frame[f"{out}_saved_usd"] = pd.Series([o.saved_usd for o in outcomes], index=index, dtype=float)
-    frame[f"{out}_batch_job"] = the_job.id
+    outcomes = the_job.outcomes()
+    for suffix, (field, dtype) in _OUTCOME_COLUMNS.items():
+        values = [getattr(outcome, field) for outcome in outcomes]
+        _fill_rows(frame, f"{out}{suffix}", positions, values, dtype)
+    _fill_rows(frame, f"{out}_batch_job", positions, [the_job.id] * len(positions), None)
     if schema is not None:
-        fill_typed_columns(frame, schema, out, outcomes)
+        fill_typed_columns(frame, schema, out, positions, outcomes)
     return frame
+
+
+def _fill_rows(
+    frame: pd.DataFrame, column: str, positions: list[int], values: list[Any], dtype: str | None
+) -> None:
+    """Set ``column`` at ``positions``; the other rows keep their values (a re-submitted job
+    fills only the rows that failed before)."""
+    import pandas as pd
+
+    if column in frame.columns and len(positions) < len(frame):
+        merged = frame[column].astype(object).where(frame[column].notna(), None).tolist()
+    else:
+        merged = [None] * len(frame)
+    for position, value in zip(positions, values, strict=True):
+        merged[position] = value
+    frame[column] = pd.Series(merged, index=frame.index, dtype=dtype)

@@ -147,6 +147,16 @@ class BatchJob:
         name = self._record["settings"].get("schema_name")
         return None if name is None else str(name)
 
+    def rows_in_source(self) -> tuple[list[int], int]:
+        """Which rows of the first job (and of the DataFrame it came from) this job's rows
+        are, and how many rows that had: all of them for a job submitted from rows, the
+        failed ones for a re-submitted job."""
+        resubmits = self._record.get("resubmits")
+        if resubmits is None:
+            count = len(self._record["row_to_unique"])
+            return list(range(count)), count
+        return [int(row) for row in resubmits["rows"]], int(resubmits["total"])
+
     @property
     def parts(self) -> list[str]:
         """The provider job ids this job was split into."""
@@ -282,7 +292,8 @@ class BatchJob:
             ledger.close()
 
     def resubmit(self) -> BatchJob | None:
-        """A new job with only the rows that did not succeed (``None`` when all did)."""
+        """A new job with only the rows that did not succeed (``None`` when all did);
+        ``df.llm.collect(new_job)`` fills just those rows of the first job's DataFrame."""
         outcomes = self.outcomes()
         failed = [i for i, outcome in enumerate(outcomes) if outcome.status != _SUCCEEDED]
         if not failed:
@@ -300,6 +311,9 @@ class BatchJob:
             pricing=self._pricing(),
             **settings,
         )
-        again._record["resubmits"] = {"of": self.id, "rows": failed}
+        earlier = self._record.get("resubmits")
+        rows = failed if earlier is None else [earlier["rows"][i] for i in failed]
+        total = len(outcomes) if earlier is None else earlier["total"]
+        again._record["resubmits"] = {"of": self.id, "rows": rows, "total": total}
         store.save(self._ledger_path, again._record)
         return again
