@@ -26,9 +26,14 @@ class BatchPricer:
     costs ~10 µs, and a job's 100,000 requests share few distinct counts)."""
 
     def __init__(
-        self, api: BatchApi, model: str, overrides: Mapping[str, ModelPrice] | None
+        self,
+        api: BatchApi,
+        model: str,
+        overrides: Mapping[str, ModelPrice] | None,
+        base_url: str | None = None,
     ) -> None:
-        self._api, self._model, self._overrides = api, model, overrides
+        self.api, self.model = api, model
+        self._overrides, self._base_url = overrides, base_url
         self._quotes: dict[tuple[int, int], tuple[PriceQuote, float | None]] = {}
 
     def quote(self, result: RowResult) -> tuple[PriceQuote, float | None]:
@@ -37,10 +42,11 @@ class BatchPricer:
         key = (result.input_tokens, result.output_tokens)
         if key not in self._quotes:
             batch, realtime = price_batch_call(
-                provider_type=self._api,
-                model=self._model,
+                provider_type=self.api,
+                model=self.model,
                 tokens=TokenCounts(input=key[0], output=key[1]),
                 overrides=self._overrides,
+                base_url=self._base_url,
             )
             self._quotes[key] = (batch, realtime.cost_usd)
         quote, realtime_usd = self._quotes[key]
@@ -54,17 +60,15 @@ class BatchPricer:
 def book(
     ledger: Ledger,
     *,
-    api: BatchApi,
-    model: str,
+    pricer: BatchPricer,
     provider_job_id: str,
     results: Mapping[str, RowResult],
-    overrides: Mapping[str, ModelPrice] | None = None,
 ) -> int:
     """Write one ``mode="batch"`` ledger row per request of a provider job, all in one
-    transaction (``Ledger.record_many``); returns how many."""
+    transaction (``Ledger.record_many``), priced by ``pricer``; returns how many."""
     now = datetime.now(UTC)
     project = project_for(ledger.project, None)  # once, not per row: it resolves paths
-    pricer = BatchPricer(api, model, overrides)
+    api, model = pricer.api, pricer.model
     records = []
     for result in results.values():
         quote, saved = pricer.quote(result)

@@ -232,6 +232,7 @@ class BatchJob:
                 f"Batch job {self.id} has not ended ({done} requests done): call job.wait() first."
             )
         api, base_url = self._api()
+        pricer = BatchPricer(api, self._record["model"], pricing, base_url)
         by_unique: dict[int, wire.RowResult] = {}
         booked: list[str] = self._record.setdefault("booked", [])
         for part in self.parts:
@@ -239,10 +240,10 @@ class BatchJob:
             for cid, result in results.items():
                 by_unique[unique_index(cid)] = result
             if part not in booked:
-                self._book(part, results, pricing)
+                self._book(part, results, pricer)
                 booked.append(part)
                 store.save(self._ledger_path, self._record)
-        return self._in_row_order(by_unique, BatchPricer(api, self._record["model"], pricing))
+        return self._in_row_order(by_unique, pricer)
 
     def _in_row_order(
         self, by_unique: Mapping[int, wire.RowResult], pricer: BatchPricer
@@ -275,18 +276,11 @@ class BatchJob:
         self,
         part: str,
         results: Mapping[str, wire.RowResult],
-        pricing: Mapping[str, ModelPrice] | None,
+        pricer: BatchPricer,
     ) -> None:
         ledger = Ledger(self._ledger_path)
         try:
-            book(
-                ledger,
-                api=self._record["api"],
-                model=self._record["model"],
-                provider_job_id=part,
-                results=results,
-                overrides=pricing,
-            )
+            book(ledger, pricer=pricer, provider_job_id=part, results=results)
             ledger.flush()
         finally:
             ledger.close()
