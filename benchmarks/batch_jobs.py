@@ -7,6 +7,8 @@ upper bound incl. pandas), then collecting the 100,000 results into DataFrame co
 booking the ledger rows at the batch rate in one transaction (target <= 10 s). The emulator
 writes a job's results when it ends, as a provider does, so that time (printed as "results
 written") is not part of collect. The same for OpenAI (file upload + batch create).
+Last, side by side: booking 70,000 ledger rows one transaction each (``Ledger.record``, how
+collect booked them before) and in one (``Ledger.record_many``), with the ratio.
 Usage: ``python benchmarks/batch_jobs.py``.
 """
 
@@ -18,6 +20,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +28,8 @@ import pandas as pd
 import orchestify_nb.batch  # noqa: F401 (registers df.llm)
 from orchestify_nb.batch.jobs import submit
 from orchestify_nb.batch.jobs.frame import collect_frame
+from orchestify_nb.usage.ledger import Ledger
+from orchestify_nb.usage.record import UsageRecord
 
 sys.path.insert(0, str(Path(__file__).parent))
 from first_token import start_emulator
@@ -62,6 +67,33 @@ def bench(api: str, base_url: str, ledger: str) -> None:
     )
 
 
+def bench_booking(folder: str, rows: int = 70_000) -> None:
+    """The same ledger rows booked one transaction each, then all in one."""
+    now = datetime.now(UTC)
+
+    def records() -> list[UsageRecord]:
+        return [
+            UsageRecord("anthropic", "anthropic", "m", "m", now, now, mode="batch", cost_usd=1e-6)
+            for _ in range(rows)
+        ]
+
+    with Ledger(Path(folder) / "each.sqlite3") as ledger:
+        each_rows = records()
+        started = time.perf_counter()
+        for record in each_rows:
+            ledger.record(record)
+        each = time.perf_counter() - started
+    with Ledger(Path(folder) / "many.sqlite3") as ledger:
+        many_rows = records()
+        started = time.perf_counter()
+        ledger.record_many(many_rows)
+        many = time.perf_counter() - started
+    print(
+        f"booking {rows:,} ledger rows: one transaction each {each:5.2f} s, "
+        f"record_many {many:5.2f} s (ratio {each / many:.1f})"
+    )
+
+
 def main() -> None:
     process, base_url = start_emulator()
     try:
@@ -69,6 +101,7 @@ def main() -> None:
             os.environ["ORCHESTIFY_LEDGER"] = str(Path(folder) / "ledger.sqlite3")
             for api in ("anthropic", "openai"):
                 bench(api, base_url, os.environ["ORCHESTIFY_LEDGER"])
+            bench_booking(folder)
     finally:
         process.terminate()
         process.wait()

@@ -37,9 +37,11 @@ from pydantic.dataclasses import dataclass as pydantic_dataclass
 from orchestify_nb.tokens import TokenCounts
 
 __all__ = [
+    "BATCH_DISCOUNT",
     "ModelPrice",
     "PriceQuote",
     "litellm_model_info",
+    "price_batch_call",
     "price_call",
     "price_data_version",
 ]
@@ -64,6 +66,9 @@ class ModelPrice:
     output_per_mtok: NonNegativeFloat
     cache_read_per_mtok: NonNegativeFloat | None = None
     cache_write_per_mtok: NonNegativeFloat | None = None
+    #: A provider batch job's price as a fraction of this price (``None``: the provider's
+    #: documented discount, ``BATCH_DISCOUNT``).
+    batch_factor: NonNegativeFloat | None = None
 
     def cost(self, tokens: TokenCounts) -> float:
         uncached = max(tokens.input - tokens.cache_read - tokens.cache_write, 0)
@@ -92,6 +97,11 @@ class PriceQuote:
 
 UNPRICED = PriceQuote(None, False, None)
 
+#: A batch job's price as a fraction of the realtime price, per provider type, for models
+#: genai-prices has no batch price for: Anthropic's Message Batches and OpenAI's Batch API both
+#: document 50% of the standard rate.
+BATCH_DISCOUNT: dict[str, float] = {"anthropic": 0.5, "openai": 0.5}
+
 
 def price_call(
     *,
@@ -108,11 +118,7 @@ def price_call(
     LiteLLM's cost map for LiteLLM-routed models; otherwise unpriced. Never raises.
     """
     try:
-        # A provider that reports cached tokens beyond its prompt count is inconsistent; bill the
-        # larger figure rather than refuse to price.
-        cached = tokens.cache_read + tokens.cache_write
-        if tokens.input < cached:
-            tokens = replace(tokens, input=cached)
+        tokens = _consistent(tokens)
         override = _find_override(overrides, model) if overrides else None
         if override is not None:
             cost = override.cost(tokens)
@@ -131,6 +137,55 @@ def price_call(
     except Exception:  # pricing must never cost the caller an answer
         logger.warning("could not price %s call to %r", provider_type, model, exc_info=True)
     return UNPRICED
+
+
+def price_batch_call(
+    *,
+    provider_type: str,
+    model: str,
+    tokens: TokenCounts,
+    overrides: Mapping[str, ModelPrice] | None = None,
+    base_url: str | None = None,
+) -> tuple[PriceQuote, PriceQuote]:
+    """``(batch-rate quote, realtime quote)`` of one request of a provider batch job.
+
+    Order: a config override (times its ``batch_factor``, else the provider's discount), then
+    genai-prices' own batch price for the model, then the realtime price times the provider's
+    documented discount (``BATCH_DISCOUNT``). Never raises.
+    """
+    realtime = price_call(
+        provider_type=provider_type,
+        model=model,
+        tokens=tokens,
+        overrides=overrides,
+        base_url=base_url,
+    )
+    if realtime.cost_usd is None:
+        return realtime, realtime
+    factor = BATCH_DISCOUNT.get(provider_type, 1.0)
+    try:
+        override = _find_override(overrides, model) if overrides else None
+        if override is not None and override.batch_factor is not None:
+            factor = override.batch_factor
+        elif override is None and provider_type != "local":
+            genai = _genai_model(provider_type, model, base_url)
+            if genai is not None and genai.has_batch_prices:
+                counts = _consistent(tokens)
+                cost = genai.cost(
+                    counts.input, counts.output, counts.cache_read, counts.cache_write, batch=True
+                )
+                return PriceQuote(cost, True, f"{_genai_source()} (batch price)"), realtime
+    except Exception:  # pricing must never cost the caller an answer
+        logger.warning("could not batch-price %s call to %r", provider_type, model, exc_info=True)
+    batch_cost = realtime.cost_usd * factor
+    return PriceQuote(batch_cost, True, f"{realtime.source} x {factor:g} (batch rate)"), realtime
+
+
+def _consistent(tokens: TokenCounts) -> TokenCounts:
+    """A provider that reports cached tokens beyond its prompt count is inconsistent; bill the
+    larger figure rather than refuse to price."""
+    cached = tokens.cache_read + tokens.cache_write
+    return replace(tokens, input=cached) if tokens.input < cached else tokens
 
 
 @cache
@@ -181,15 +236,33 @@ class _GenaiModel:
 
     def __init__(self, model_info: Any) -> None:
         self._model_info = model_info
-        self._prices: dict[int, _FastGenaiPrice] = {}  # by id of genai-prices' ModelPrice
+        #: By id of genai-prices' standard ModelPrice (it lives as long as the model) and
+        #: whether the batch variant was asked for (genai-prices builds that one per call).
+        self._prices: dict[tuple[int, bool], _FastGenaiPrice] = {}
+
+    @property
+    def has_batch_prices(self) -> bool:
+        """Whether genai-prices knows this model's batch price (a ``processing: batch``
+        variant); else a batch job is priced with the provider's documented discount."""
+        variants = self._model_info.price_variants or ()
+        return any(variant.when.get("processing") == "batch" for variant in variants)
 
     def cost(
-        self, input_tokens: int, output_tokens: int, cache_read_tokens: int, cache_write_tokens: int
+        self,
+        input_tokens: int,
+        output_tokens: int,
+        cache_read_tokens: int,
+        cache_write_tokens: int,
+        *,
+        batch: bool = False,
     ) -> float:
-        model_price = self._model_info.get_prices(datetime.now(tz=UTC))
-        price = self._prices.get(id(model_price))
+        now = datetime.now(tz=UTC)
+        model_price = self._model_info.get_prices(now)
+        price = self._prices.get((id(model_price), batch))
         if price is None:
-            price = self._prices[id(model_price)] = _FastGenaiPrice(model_price)
+            priced = self._model_info.get_prices(now, {"processing": "batch"}) if batch else None
+            price = _FastGenaiPrice(priced or model_price)
+            self._prices[(id(model_price), batch)] = price
         return float(price.cost(input_tokens, output_tokens, cache_read_tokens, cache_write_tokens))
 
 

@@ -107,7 +107,8 @@ class LLMAccessor:
         in place, even on interrupt (which raises ``BatchInterrupted``); the same DataFrame is
         returned so a cell shows it. ``mode="batch"``/``"auto"``: see ``batch.jobs.frame``.
         """
-        if mode != "realtime" and _batch_job_mode(self._frame, template, out, mode, kwargs):
+        job_kwargs = {**kwargs, "resume": True} if resume else kwargs  # refused in a job
+        if mode != "realtime" and _batch_job_mode(self._frame, template, out, mode, job_kwargs):
             return self._frame
         batch, positions = self._prepare(template, out, resume, kwargs)
         _run_filling(batch, lambda result: write_result(self._frame, out, positions, result))
@@ -147,8 +148,9 @@ class LLMAccessor:
                 f"the schema's field(s) {', '.join(clashes)} would overwrite the DataFrame's "
                 "column(s) of the same name; rename the field or the column"
             )
+        job_kwargs = {**kwargs, "resume": True} if resume else kwargs  # refused in a job
         if mode != "realtime" and _batch_job_mode(
-            self._frame, template, out, mode, kwargs, schema=schema
+            self._frame, template, out, mode, job_kwargs, schema=schema
         ):
             return self._frame
         batch, positions = self._prepare(template, out, resume, {**kwargs, "output_schema": schema})
@@ -205,7 +207,7 @@ def _batch_job_mode(
     prompts = render_prompts(frame, template, list(range(len(frame))))
     job = submit_frame(frame, prompts, out=out, kwargs=dict(kwargs), schema=schema)
     print(
-        f"Submitted batch job {job.id} ({len(frame)} rows, {why}); collect with df.llm.collect()."
+        f"Submitted batch job {job.id} ({len(frame):,} rows, {why}); collect with df.llm.collect()."
     )
     return True
 

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from orchestify_nb.providers.base import LLMProvider
 from orchestify_nb.providers.types import LLMRequest
 from orchestify_nb.token_counting import get_token_counter
 from orchestify_nb.tokens import TokenCounts
+
+if TYPE_CHECKING:
+    from orchestify_nb.pricing import PriceQuote
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,15 +39,20 @@ class BatchEstimate:
     method: str
     price_source: str | None
     row_input_tokens: tuple[int, ...]
+    #: ``"batch"``: priced at the provider batch job rate (``pricing.price_batch_call``).
+    rate: str = "realtime"
 
     def summary(self) -> str:
-        """One line for the user: rows, tokens, and the cost range."""
+        """One line for the user: rows, tokens, and the cost range (and at which rate)."""
         if self.input_cost_usd is None or self.max_cost_usd is None:
             cost = "cost unknown (no price for this model)"
         else:
             cost = f"${self.input_cost_usd:,.4f} for input, at most ${self.max_cost_usd:,.4f}"
+            if self.rate == "batch":
+                cost += f" at the batch rate ({self.price_source})"
         return (
-            f"Estimate: {self.rows:,} rows, ~{self.input_tokens:,} input tokens "
+            f"Estimate: {self.rows:,} {'requests' if self.rate == 'batch' else 'rows'}, "
+            f"~{self.input_tokens:,} input tokens "
             f"({self.method}), ≤ {self.max_output_tokens:,} output tokens; {cost}"
         )
 
@@ -55,8 +64,11 @@ def request_texts(request: LLMRequest) -> list[str]:
     return texts
 
 
-def estimate_batch(provider: LLMProvider, requests: Sequence[LLMRequest]) -> BatchEstimate:
-    """Count and price ``requests`` (the rows about to be sent) without sending anything."""
+def estimate_batch(
+    provider: LLMProvider, requests: Sequence[LLMRequest], *, batch: bool = False
+) -> BatchEstimate:
+    """Count and price ``requests`` (the rows about to be sent) without sending anything;
+    ``batch``: at the rate of a provider batch job, which is what such a job will be billed."""
     counter = get_token_counter()
     row_tokens = tuple(counter.count_request(request_texts(request)) for request in requests)
     quotes: dict[tuple[str, int, int], tuple[float | None, str | None]] = {}
@@ -64,15 +76,8 @@ def estimate_batch(provider: LLMProvider, requests: Sequence[LLMRequest]) -> Bat
     def price(model: str, input_tokens: int, output_tokens: int) -> float | None:
         key = (model, input_tokens, output_tokens)
         if key not in quotes:
-            from orchestify_nb.pricing import price_call
-
-            quote = price_call(
-                provider_type=provider.provider_type,
-                model=model,
-                tokens=TokenCounts(input=input_tokens, output=output_tokens),
-                overrides=provider.pricing_overrides,
-                base_url=provider.base_url,
-            )
+            tokens = TokenCounts(input=input_tokens, output=output_tokens)
+            quote = _quote(provider, model, tokens, batch=batch)
             quotes[key] = (quote.cost_usd if quote.priced else None, quote.source)
         return quotes[key][0]
 
@@ -94,4 +99,19 @@ def estimate_batch(provider: LLMProvider, requests: Sequence[LLMRequest]) -> Bat
         method=counter.method,
         price_source=", ".join(sorted(sources)) or None,
         row_input_tokens=row_tokens,
+        rate="batch" if batch else "realtime",
     )
+
+
+def _quote(provider: LLMProvider, model: str, tokens: TokenCounts, *, batch: bool) -> PriceQuote:
+    """A call's realtime price, or (``batch``) its price in a provider batch job."""
+    from orchestify_nb.pricing import price_batch_call
+
+    batch_quote, realtime = price_batch_call(
+        provider_type=provider.provider_type,
+        model=model,
+        tokens=tokens,
+        overrides=provider.pricing_overrides,
+        base_url=provider.base_url,
+    )
+    return batch_quote if batch else realtime

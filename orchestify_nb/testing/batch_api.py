@@ -21,6 +21,7 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any, Literal
 
+from orchestify_nb.providers.types import ToolCall
 from orchestify_nb.testing import anthropic_api, openai_api
 from orchestify_nb.testing.http_server import HttpRequest, HttpResponse
 from orchestify_nb.testing.replies import (
@@ -220,7 +221,19 @@ class BatchEmulator:
         return int(len(job.requests) * min(1.0, (self.now_s - job.created_s) / span))
 
     def _answer(self, api: Api, body: dict[str, Any]) -> dict[str, Any]:
-        reply = Reply(text=last_user_text(body) or "(empty prompt)")
+        """The echo reply; a request that forces an Anthropic tool whose prompt is a JSON
+        object gets that tool called with it (how an older Claude model gives a typed answer)."""
+        text = last_user_text(body) or "(empty prompt)"
+        reply = Reply(text=text)
+        forced = body.get("tool_choice") or {}
+        if api == "anthropic" and forced.get("type") == "tool":
+            try:
+                arguments = json.loads(text)
+            except ValueError:
+                arguments = None
+            if isinstance(arguments, dict):
+                call = ToolCall(id=new_id("toolu_"), name=str(forced["name"]), arguments=arguments)
+                reply = Reply(tool_calls=[call])
         resolved = resolve_reply(
             reply,
             requested_model=str(body.get("model", "")),

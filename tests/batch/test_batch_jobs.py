@@ -221,3 +221,37 @@ def test_collected_frame_and_usage_report_show_the_batch_cost_and_the_saving(
     assert table.loc["batch", "cost_usd"] == pytest.approx(51e-6, rel=1e-12)
     assert table.loc["batch", "saved_usd"] == pytest.approx(51e-6, rel=1e-12)
     assert table.loc["batch", "calls"] == 2
+
+
+def test_a_resubmitted_job_fills_only_the_rows_that_failed_in_the_first_jobs_frame(
+    llm_emulator: LLMEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pandas as pd
+
+    from tests.batch.conftest import make_claude
+
+    monkeypatch.setenv("ORCHESTIFY_LEDGER", str(tmp_path / "l.sqlite3"))
+    ok = "succeeded"
+    llm_emulator.batches.script("r1", "expired")  # by custom_id: in every job
+    llm_emulator.batches.script("r2", "errored")
+    frame = pd.DataFrame({"text": ["a", "b", "c", "d", "e"]})
+    frame.llm.complete("Say {text}", out="said", mode="batch", provider=make_claude(llm_emulator))
+    first = frame["said_batch_job"].iloc[0]
+    llm_emulator.batches.finish()
+    frame.llm.collect(out="said")
+    assert list(frame["said_status"]) == [ok, "expired", "errored", ok, ok]
+
+    retry = batch.job(first).resubmit()  # rows 1 and 2: b is r0 now, c r1 (expires again)
+    assert retry is not None
+    llm_emulator.batches.finish()
+    frame.llm.collect(retry, out="said")
+    assert list(frame["said"]) == ["Say a", "Say b", None, "Say d", "Say e"]
+    assert list(frame["said_status"]) == [ok, ok, "expired", ok, ok]
+    assert list(frame["said_batch_job"]) == [first, retry.id, retry.id, first, first]
+
+    again = retry.resubmit()  # row 2 of the frame, the retry's row 1
+    assert again is not None
+    llm_emulator.batches.finish()
+    frame.llm.collect(again, out="said")
+    assert list(frame["said"]) == ["Say a", "Say b", "Say c", "Say d", "Say e"]
+    assert list(frame["said_tokens_output"])[2] == 2

@@ -95,7 +95,7 @@ def test_auto_mode_runs_run_batch_realtime_for_a_few_prompts(llm_emulator: LLMEm
     assert llm_emulator.batches.jobs() == []
 
 
-def test_an_argument_a_batch_job_cannot_carry_is_refused_before_submitting(
+def test_arguments_a_batch_job_cannot_carry_are_refused_before_submitting(
     llm_emulator: LLMEmulator,
 ) -> None:
     frame = pd.DataFrame({"text": ["x"]})
@@ -103,4 +103,24 @@ def test_an_argument_a_batch_job_cannot_carry_is_refused_before_submitting(
         frame.llm.complete(
             "{text}", mode="batch", provider=make_claude(llm_emulator), temperature=0.2
         )
+    with pytest.raises(BatchJobError, match=r"resume: not supported.*resubmit\(\)"):
+        frame.llm.complete("{text}", mode="batch", provider=make_claude(llm_emulator), resume=True)
     assert llm_emulator.batches.jobs() == []
+
+
+def test_an_older_claude_batch_is_forced_to_the_answer_tool_and_its_input_fills_the_columns(
+    llm_emulator: LLMEmulator,
+) -> None:
+    provider = make_claude(llm_emulator, default_model="claude-3-5-haiku-20241022")
+    frame = pd.DataFrame({"payload": [ADA]})
+    frame.llm.extract("{payload}", schema=Person, out="p", mode="batch", provider=provider)
+    (part,) = llm_emulator.batches.jobs()
+    ((_, body),) = llm_emulator.batches.requests(part)
+    assert "output_config" not in body
+    assert body["tool_choice"] == {"type": "tool", "name": "answer"}
+    assert set(body["tools"][0]["input_schema"]["properties"]) == {"name", "age"}
+
+    llm_emulator.batches.finish()
+    frame.llm.collect(out="p")
+    assert list(frame["p_status"]) == ["succeeded"]
+    assert (frame["name"].iloc[0], frame["age"].iloc[0]) == ("Ada", 36)

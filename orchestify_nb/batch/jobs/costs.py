@@ -1,10 +1,10 @@
 """What a batch job costs, and its ledger rows (``mode="batch"``) booked once per request.
 
-Batch price = the realtime price (config ``pricing:`` override, else genai-prices) times the
-provider's documented batch discount: both Anthropic's Message Batches and OpenAI's Batch API
-charge 50% of the standard rate. ``BATCH_DISCOUNT`` holds these factors. A row's ``saved_usd``
-is the realtime price of the same usage minus what the batch cost, so ``%llm usage`` can show
-the saving. Identical prompts were sent once, so they are booked once.
+Batch prices come from ``pricing.price_batch_call``: a config ``pricing:`` override (times its
+``batch_factor``, else the provider's documented 50% discount), else genai-prices' own batch
+price, else the realtime price times that discount. A row's ``saved_usd`` is the realtime
+price of the same usage minus what the batch cost, so ``%llm usage`` can show the saving.
+Identical prompts were sent once, so they are booked once.
 """
 
 from __future__ import annotations
@@ -14,29 +14,11 @@ from datetime import UTC, datetime
 
 from orchestify_nb.batch.jobs.plan import BatchApi
 from orchestify_nb.batch.jobs.wire import RowResult
-from orchestify_nb.pricing import ModelPrice, PriceQuote, price_call
+from orchestify_nb.pricing import ModelPrice, PriceQuote, price_batch_call
 from orchestify_nb.tokens import TokenCounts
 from orchestify_nb.usage.identity import project_for
 from orchestify_nb.usage.ledger import Ledger
 from orchestify_nb.usage.record import UsageRecord
-
-#: Batch price as a fraction of the realtime price, per provider (both document 50%).
-BATCH_DISCOUNT: dict[BatchApi, float] = {"anthropic": 0.5, "openai": 0.5}
-
-
-def batch_quote(
-    api: BatchApi,
-    model: str,
-    tokens: TokenCounts,
-    overrides: Mapping[str, ModelPrice] | None = None,
-) -> tuple[PriceQuote, float | None]:
-    """``(batch-rate quote, realtime cost)`` of one request's usage."""
-    realtime = price_call(provider_type=api, model=model, tokens=tokens, overrides=overrides)
-    if realtime.cost_usd is None:
-        return realtime, None
-    factor = BATCH_DISCOUNT[api]
-    source = f"{realtime.source} x {factor:g} (batch rate)"
-    return PriceQuote(realtime.cost_usd * factor, True, source), realtime.cost_usd
 
 
 class BatchPricer:
@@ -44,9 +26,14 @@ class BatchPricer:
     costs ~10 µs, and a job's 100,000 requests share few distinct counts)."""
 
     def __init__(
-        self, api: BatchApi, model: str, overrides: Mapping[str, ModelPrice] | None
+        self,
+        api: BatchApi,
+        model: str,
+        overrides: Mapping[str, ModelPrice] | None,
+        base_url: str | None = None,
     ) -> None:
-        self._api, self._model, self._overrides = api, model, overrides
+        self.api, self.model = api, model
+        self._overrides, self._base_url = overrides, base_url
         self._quotes: dict[tuple[int, int], tuple[PriceQuote, float | None]] = {}
 
     def quote(self, result: RowResult) -> tuple[PriceQuote, float | None]:
@@ -54,30 +41,34 @@ class BatchPricer:
         costs $0 and saved nothing (``None``)."""
         key = (result.input_tokens, result.output_tokens)
         if key not in self._quotes:
-            tokens = TokenCounts(input=key[0], output=key[1])
-            self._quotes[key] = batch_quote(self._api, self._model, tokens, self._overrides)
-        quote, realtime = self._quotes[key]
+            batch, realtime = price_batch_call(
+                provider_type=self.api,
+                model=self.model,
+                tokens=TokenCounts(input=key[0], output=key[1]),
+                overrides=self._overrides,
+                base_url=self._base_url,
+            )
+            self._quotes[key] = (batch, realtime.cost_usd)
+        quote, realtime_usd = self._quotes[key]
         if result.status != "succeeded":
             return PriceQuote(0.0, quote.priced, quote.source), None
-        if realtime is None or quote.cost_usd is None:
+        if realtime_usd is None or quote.cost_usd is None:
             return quote, None
-        return quote, realtime - quote.cost_usd
+        return quote, realtime_usd - quote.cost_usd
 
 
 def book(
     ledger: Ledger,
     *,
-    api: BatchApi,
-    model: str,
+    pricer: BatchPricer,
     provider_job_id: str,
     results: Mapping[str, RowResult],
-    overrides: Mapping[str, ModelPrice] | None = None,
 ) -> int:
     """Write one ``mode="batch"`` ledger row per request of a provider job, all in one
-    transaction (``Ledger.record_many``); returns how many."""
+    transaction (``Ledger.record_many``), priced by ``pricer``; returns how many."""
     now = datetime.now(UTC)
     project = project_for(ledger.project, None)  # once, not per row: it resolves paths
-    pricer = BatchPricer(api, model, overrides)
+    api, model = pricer.api, pricer.model
     records = []
     for result in results.values():
         quote, saved = pricer.quote(result)

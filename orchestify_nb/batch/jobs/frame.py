@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
+from orchestify_nb.batch.budget import refuse_over_budget
+from orchestify_nb.batch.estimate import estimate_batch
 from orchestify_nb.batch.jobs.job import BatchJob, BatchJobError, job, submit
 from orchestify_nb.batch.jobs.plan import BatchApi
 from orchestify_nb.batch.jobs.typed import fill_typed_columns, schema_fields
@@ -30,6 +32,18 @@ _REALTIME_ONLY = frozenset({"concurrency", "rpm", "tpm", "progress", "descriptio
 #: The schema each typed job of this kernel was submitted with (a type cannot be stored in the
 #: ledger; a later kernel passes it to ``collect`` again).
 _SCHEMAS: dict[str, Any] = {}
+#: ``collect``'s columns (``<out><suffix>``): the ``RowOutcome`` field each holds, and its dtype
+#: (``None``: let pandas infer, i.e. its string dtype). The cost is at the batch rate, the
+#: saving what the same usage would have cost more in realtime.
+_OUTCOME_COLUMNS: dict[str, tuple[str, str | None]] = {
+    "": ("text", "object"),
+    "_status": ("status", None),
+    "_error": ("error", "object"),
+    "_tokens_input": ("input_tokens", "Int64"),
+    "_tokens_output": ("output_tokens", "Int64"),
+    "_cost_usd": ("cost_usd", "float64"),
+    "_saved_usd": ("saved_usd", "float64"),
+}
 
 
 def choose_mode(mode: str, provider_type: str, rows: int) -> tuple[str, str]:
@@ -79,7 +93,8 @@ def submit_frame(
     schema: Any = None,
 ) -> BatchJob:
     """Submit ``prompts`` (one per row of ``frame``) and mark the rows submitted; with a
-    ``schema``, every request asks for it (see ``jobs.typed``)."""
+    ``schema``, every request asks for it (see ``jobs.typed``). The estimate, at the batch
+    rate, is shown first, and a job a budget cannot pay for is refused as in realtime."""
     provider = resolve_provider(kwargs.pop("provider", None))
     model = kwargs.pop("model", None) or provider.default_model
     if not model:
@@ -89,16 +104,25 @@ def submit_frame(
     ledger = kwargs.pop("ledger", None)
     unsupported = sorted(set(kwargs) - _REALTIME_ONLY)
     if unsupported:
+        again = " (job.resubmit() sends a job's failed rows again)" if "resume" in kwargs else ""
         raise BatchJobError(
             f"{', '.join(unsupported)}: not supported in batch mode yet (a batch job takes "
-            "provider, model, max_tokens and system); drop it or use mode='realtime'."
+            f"provider, model, max_tokens and system); drop it or use mode='realtime'{again}."
         )
+    typed = {} if schema is None else {"output_schema": schema}
+    requests = [
+        provider.build_request(
+            prompt, model=str(model), max_tokens=max_tokens, system=system, **typed
+        )
+        for prompt in dict.fromkeys(prompts)  # what is sent: each distinct prompt once
+    ]
+    estimate = estimate_batch(provider, requests, batch=True)
+    refuse_over_budget(provider, estimate)
+    if kwargs.get("progress", True):
+        print(estimate.summary())
     extra, name = None, None
-    if schema is not None:
-        request = provider.build_request(
-            "typed", model=str(model), max_tokens=max_tokens, system=system, output_schema=schema
-        )
-        extra, name = schema_fields(api, request), output_schema_of(schema).name
+    if schema is not None and requests:
+        extra, name = schema_fields(api, requests[0]), output_schema_of(schema).name
     the_job = submit(
         prompts,
         api=api,
@@ -126,8 +150,6 @@ def collect_frame(
     """Fill ``out`` columns from a finished job (default: the job id in ``<out>_batch_job``);
     a job of typed answers also fills the schema's columns (``schema=`` needed in a kernel
     other than the one that submitted it)."""
-    import pandas as pd
-
     if which is None:
         column = f"{out}_batch_job"
         if column not in frame.columns:
@@ -142,24 +164,33 @@ def collect_frame(
             f"job {the_job.id} asked for typed answers ({the_job.schema_name}): pass that schema "
             "to df.llm.collect(job, schema=...) to fill its columns."
         )
-    outcomes = the_job.outcomes()
-    if len(outcomes) != len(frame):
+    positions, source_count = the_job.rows_in_source()
+    if source_count != len(frame):
         raise BatchJobError(
-            f"job {the_job.id} has {len(outcomes)} rows but the DataFrame has {len(frame)}: "
+            f"job {the_job.id} is for {source_count} rows but the DataFrame has {len(frame)}: "
             "collect into the DataFrame the job was submitted from."
         )
-    index = frame.index
-    frame[out] = pd.Series([o.text for o in outcomes], index=index, dtype=object)
-    frame[f"{out}_status"] = [o.status for o in outcomes]
-    frame[f"{out}_error"] = pd.Series([o.error for o in outcomes], index=index, dtype=object)
-    frame[f"{out}_tokens_input"] = pd.Series([o.input_tokens for o in outcomes], index=index)
-    frame[f"{out}_tokens_output"] = pd.Series([o.output_tokens for o in outcomes], index=index)
-    for column in (f"{out}_tokens_input", f"{out}_tokens_output"):
-        frame[column] = frame[column].astype("Int64")
-    # The batch-rate cost, and what the same usage would have cost more in realtime.
-    frame[f"{out}_cost_usd"] = pd.Series([o.cost_usd for o in outcomes], index=index, dtype=float)
-    frame[f"{out}_saved_usd"] = pd.Series([o.saved_usd for o in outcomes], index=index, dtype=float)
-    frame[f"{out}_batch_job"] = the_job.id
+    outcomes = the_job.outcomes()
+    for suffix, (field, dtype) in _OUTCOME_COLUMNS.items():
+        values = [getattr(outcome, field) for outcome in outcomes]
+        _fill_rows(frame, f"{out}{suffix}", positions, values, dtype)
+    _fill_rows(frame, f"{out}_batch_job", positions, [the_job.id] * len(positions), None)
     if schema is not None:
-        fill_typed_columns(frame, schema, out, outcomes)
+        fill_typed_columns(frame, schema, out, positions, outcomes)
     return frame
+
+
+def _fill_rows(
+    frame: pd.DataFrame, column: str, positions: list[int], values: list[Any], dtype: str | None
+) -> None:
+    """Set ``column`` at ``positions``; the other rows keep their values (a re-submitted job
+    fills only the rows that failed before)."""
+    import pandas as pd
+
+    if column in frame.columns and len(positions) < len(frame):
+        merged = frame[column].astype(object).where(frame[column].notna(), None).tolist()
+    else:
+        merged = [None] * len(frame)
+    for position, value in zip(positions, values, strict=True):
+        merged[position] = value
+    frame[column] = pd.Series(merged, index=frame.index, dtype=dtype)

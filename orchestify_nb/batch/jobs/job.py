@@ -157,6 +157,16 @@ class BatchJob:
         name = self._record["settings"].get("schema_name")
         return None if name is None else str(name)
 
+    def rows_in_source(self) -> tuple[list[int], int]:
+        """Which rows of the first job (and of the DataFrame it came from) this job's rows
+        are, and how many rows that had: all of them for a job submitted from rows, the
+        failed ones for a re-submitted job."""
+        resubmits = self._record.get("resubmits")
+        if resubmits is None:
+            count = len(self._record["row_to_unique"])
+            return list(range(count)), count
+        return [int(row) for row in resubmits["rows"]], int(resubmits["total"])
+
     @property
     def parts(self) -> list[str]:
         """The provider job ids this job was split into."""
@@ -234,6 +244,7 @@ class BatchJob:
                 f"Batch job {self.id} has not ended ({done} requests done): call job.wait() first."
             )
         endpoint = self._endpoint()
+        pricer = BatchPricer(endpoint.api, self._record["model"], pricing, endpoint.base_url)
         by_unique: dict[int, wire.RowResult] = {}
         booked: list[str] = self._record.setdefault("booked", [])
         for part in self.parts:
@@ -241,10 +252,9 @@ class BatchJob:
             for cid, result in results.items():
                 by_unique[unique_index(cid)] = result
             if part not in booked:
-                self._book(part, results, pricing)
+                self._book(part, results, pricer)
                 booked.append(part)
                 store.save(self._ledger_path, self._record)
-        pricer = BatchPricer(endpoint.api, self._record["model"], pricing)
         return self._in_row_order(by_unique, pricer)
 
     def _in_row_order(
@@ -278,24 +288,18 @@ class BatchJob:
         self,
         part: str,
         results: Mapping[str, wire.RowResult],
-        pricing: Mapping[str, ModelPrice] | None,
+        pricer: BatchPricer,
     ) -> None:
         ledger = Ledger(self._ledger_path)
         try:
-            book(
-                ledger,
-                api=self._record["api"],
-                model=self._record["model"],
-                provider_job_id=part,
-                results=results,
-                overrides=pricing,
-            )
+            book(ledger, pricer=pricer, provider_job_id=part, results=results)
             ledger.flush()
         finally:
             ledger.close()
 
     def resubmit(self) -> BatchJob | None:
-        """A new job with only the rows that did not succeed (``None`` when all did)."""
+        """A new job with only the rows that did not succeed (``None`` when all did);
+        ``df.llm.collect(new_job)`` fills just those rows of the first job's DataFrame."""
         outcomes = self.outcomes()
         failed = [i for i, outcome in enumerate(outcomes) if outcome.status != _SUCCEEDED]
         if not failed:
@@ -315,6 +319,9 @@ class BatchJob:
             api_key=endpoint.api_key,
             **settings,
         )
-        again._record["resubmits"] = {"of": self.id, "rows": failed}
+        earlier = self._record.get("resubmits")
+        rows = failed if earlier is None else [earlier["rows"][i] for i in failed]
+        total = len(outcomes) if earlier is None else earlier["total"]
+        again._record["resubmits"] = {"of": self.id, "rows": rows, "total": total}
         store.save(self._ledger_path, again._record)
         return again

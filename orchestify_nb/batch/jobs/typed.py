@@ -41,15 +41,20 @@ def schema_fields(api: BatchApi, request: LLMRequest) -> dict[str, Any]:
 
 
 def fill_typed_columns(
-    frame: pd.DataFrame, schema: Any, out: str, outcomes: Sequence[RowOutcome]
+    frame: pd.DataFrame,
+    schema: Any,
+    out: str,
+    positions: list[int],
+    outcomes: Sequence[RowOutcome],
 ) -> None:
-    """Validate each succeeded row's answer as ``schema`` and fill its typed columns; rows whose
-    answer does not fit keep missing values, status ``invalid`` and the problems as error."""
+    """Validate each succeeded row's answer as ``schema`` and fill its typed columns at
+    ``positions``; rows whose answer does not fit keep missing values, status ``invalid`` and
+    the problems as error."""
     reader = output_schema_of(schema)
     parsed: list[Any] = []
     statuses = list(frame[f"{out}_status"])
     errors = list(frame[f"{out}_error"])
-    for position, outcome in enumerate(outcomes):
+    for position, outcome in zip(positions, outcomes, strict=True):
         value = None
         if outcome.status == "succeeded" and outcome.text is not None:
             try:
@@ -60,4 +65,4 @@ def fill_typed_columns(
         parsed.append(value)
     frame[f"{out}_status"] = statuses
     frame[f"{out}_error"] = errors
-    write_parsed_columns(frame, schema, out, list(range(len(frame))), parsed)
+    write_parsed_columns(frame, schema, out, positions, parsed)
