@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from orchestify_nb.providers.base import LLMProvider
+from orchestify_nb.providers.content import media_tokens
 from orchestify_nb.providers.types import LLMRequest
 from orchestify_nb.token_counting import get_token_counter
 from orchestify_nb.tokens import TokenCounts
@@ -49,16 +50,20 @@ class BatchEstimate:
 
 
 def request_texts(request: LLMRequest) -> list[str]:
-    """The texts a request sends as prompt: the system prompt and every message's content."""
+    """The texts a request sends as prompt: the system prompt and every message's text."""
     texts = [request.system] if request.system else []
-    texts.extend(message.content for message in request.messages)
+    texts.extend(message.text for message in request.messages)
     return texts
 
 
 def estimate_batch(provider: LLMProvider, requests: Sequence[LLMRequest]) -> BatchEstimate:
     """Count and price ``requests`` (the rows about to be sent) without sending anything."""
     counter = get_token_counter()
-    row_tokens = tuple(counter.count_request(request_texts(request)) for request in requests)
+    row_tokens = tuple(
+        counter.count_request(request_texts(request))
+        + media_tokens(message.content for message in request.messages)
+        for request in requests
+    )
     quotes: dict[tuple[str, int, int], tuple[float | None, str | None]] = {}
 
     def price(model: str, input_tokens: int, output_tokens: int) -> float | None:

@@ -160,8 +160,8 @@ def _history(context: CommandContext, args: list[str]) -> Any:
     from IPython.display import display
 
     show: Any = display
-    text = "\n\n".join(f"**{turn.role}**: {turn.content}" for turn in chats[name])
-    plain = "\n\n".join(f"{turn.role}: {turn.content}" for turn in chats[name])
+    text = "\n\n".join(f"**{turn.role}**: {turn.text}" for turn in chats[name])
+    plain = "\n\n".join(f"{turn.role}: {turn.text}" for turn in chats[name])
     show({"text/markdown": text or "(empty)", "text/plain": plain or "(empty)"}, raw=True)
     return None
 
