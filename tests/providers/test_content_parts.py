@@ -153,3 +153,19 @@ def test_a_message_keeps_text_as_a_string_and_parts_as_a_tuple() -> None:
     assert "data" not in repr(with_image)  # the bytes stay out of reprs and logs
     with pytest.raises(ValueError, match="image/bmp"):
         ImagePart(b"BM..", "image/bmp")
+
+
+def test_the_estimates_before_sending_count_an_image_as_the_api_bills_it(
+    make_provider: Callable[..., LLMProvider],
+) -> None:
+    from orchestify_nb.batch.estimate import estimate_batch
+    from orchestify_nb.providers.budgeting import estimate_input_tokens
+
+    provider = make_provider()
+    plain = provider.build_request("What does this chart show?\n\nOne sentence.")
+    with_image = provider.build_request(chart_question())
+
+    added = estimate_input_tokens(with_image) - estimate_input_tokens(plain)
+    assert added == 160  # 400 x 300 / 750, not the PNG's base64 length
+    rows = estimate_batch(provider, [plain, with_image]).input_tokens
+    assert rows - 2 * estimate_batch(provider, [plain]).input_tokens == 160
