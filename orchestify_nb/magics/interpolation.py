@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import os
 import re
 import types
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from orchestify_nb.context.safety import never_sent
 from orchestify_nb.providers.content import (
     Content,
     ContentPart,
@@ -61,7 +61,6 @@ _NO_ATTRIBUTES_OF = (
     types.CoroutineType,
     types.AsyncGeneratorType,
 )
-_ENVIRONMENT_TYPES = (type(os.environ), type(os.environb))
 
 
 class InterpolationError(LookupError):
@@ -211,10 +210,9 @@ def _check_attribute(reference: str, walked: str, step: str, value: Any) -> None
 
 def _check_value(reference: str, walked: str, value: Any) -> None:
     """Refuse the process environment and secrets, wherever the walk meets them."""
-    if isinstance(value, _ENVIRONMENT_TYPES):
-        raise _refused(reference, walked, "it is the process environment, which holds API keys")
-    if any("Secret" in cls.__name__ for cls in type(value).__mro__):
-        raise _refused(reference, walked, f"it is a secret ({type(value).__name__})")
+    why = never_sent(value)
+    if why is not None:
+        raise _refused(reference, walked, why)
 
 
 def _is_dunder(name: str) -> bool:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from orchestify_nb.magics.interpolation import InterpolationError, resolve
+from orchestify_nb.context.safety import never_sent
 from orchestify_nb.providers.content import Content, ContentPart, normalize_content
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class PanelContext:
     def refresh(self) -> None:
         """List the namespace's variables again, keeping what is still there selected."""
         namespace = self._namespace()
-        names = [name for name, value in namespace.items() if _attachable(name, value, namespace)]
+        names = [name for name, value in namespace.items() if _attachable(name, value)]
         kept = tuple(name for name in self.selector.value if name in names)
         self.selector.options = [(f"{name} ({_kind(namespace[name])})", name) for name in names]
         self.selector.value = kept
@@ -122,15 +122,11 @@ def _manifest(items: list[tuple[str, Rendered]]) -> list[ContextItem]:
     return [ContextItem(name, shown.kind, shown.tokens, list(shown.cut)) for name, shown in items]
 
 
-def _attachable(name: str, value: Any, namespace: Mapping[str, Any]) -> bool:
+def _attachable(name: str, value: Any) -> bool:
     """Whether ``@{name}`` could send ``value``: data, not code, never a secret."""
     if name.startswith("_") or name in _SHELL_NAMES or isinstance(value, _NOT_DATA):
         return False
-    try:
-        resolve(name, namespace)  # refuses the environment and secrets
-    except InterpolationError:
-        return False
-    return True
+    return never_sent(value) is None
 
 
 def _kind(value: Any) -> str:
