@@ -28,6 +28,9 @@ _EXPORTS: dict[str, str] = {
     "ToolCall": "orchestify_nb.providers.types",
     "ToolCallDelta": "orchestify_nb.providers.types",
     "ToolSpec": "orchestify_nb.providers.types",
+    "TextPart": "orchestify_nb.providers.content",
+    "ImagePart": "orchestify_nb.providers.content",
+    "DocumentPart": "orchestify_nb.providers.content",
     "LLMProvider": "orchestify_nb.providers.base",
     "ClaudeProvider": "orchestify_nb.providers.claude",
     "OpenAIProvider": "orchestify_nb.providers.openai_provider",
@@ -48,6 +51,7 @@ _EXPORTS: dict[str, str] = {
     "ContentFilterError": "orchestify_nb.errors",
     "ModelNotSupportedError": "orchestify_nb.errors",
     "UnsupportedOptionError": "orchestify_nb.errors",
+    "UnsupportedContentError": "orchestify_nb.errors",
     "BudgetExceededError": "orchestify_nb.errors",
     "MissingDependencyError": "orchestify_nb.errors",
     # config, pricing, usage

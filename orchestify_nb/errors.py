@@ -121,6 +121,10 @@ class UnsupportedOptionError(ProviderError, ValueError):
     """An option the chosen model rejects (checked before any request, not a raw 400)."""
 
 
+class UnsupportedContentError(UnsupportedOptionError):
+    """The prompt holds an image (or a document) the chosen model cannot read."""
+
+
 class InvalidArgumentError(UnsupportedOptionError):
     """An argument's value no API accepts (``max_tokens=0``, ``temperature=nan``, a lone
     surrogate in the prompt); refused before anything is sent, whichever surface it came from."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from orchestify_nb.providers.base import LLMProvider
+from orchestify_nb.providers.content import media_tokens
 from orchestify_nb.providers.types import LLMRequest
 from orchestify_nb.token_counting import get_token_counter
 from orchestify_nb.tokens import TokenCounts
@@ -58,9 +59,9 @@ class BatchEstimate:
 
 
 def request_texts(request: LLMRequest) -> list[str]:
-    """The texts a request sends as prompt: the system prompt and every message's content."""
+    """The texts a request sends as prompt: the system prompt and every message's text."""
     texts = [request.system] if request.system else []
-    texts.extend(message.content for message in request.messages)
+    texts.extend(message.text for message in request.messages)
     return texts
 
 
@@ -70,7 +71,11 @@ def estimate_batch(
     """Count and price ``requests`` (the rows about to be sent) without sending anything;
     ``batch``: at the rate of a provider batch job, which is what such a job will be billed."""
     counter = get_token_counter()
-    row_tokens = tuple(counter.count_request(request_texts(request)) for request in requests)
+    row_tokens = tuple(
+        counter.count_request(request_texts(request))
+        + media_tokens(message.content for message in request.messages)
+        for request in requests
+    )
     quotes: dict[tuple[str, int, int], tuple[float | None, str | None]] = {}
 
     def price(model: str, input_tokens: int, output_tokens: int) -> float | None:

@@ -33,7 +33,9 @@ def share_prompt_prefix(
     last_turns = [r.messages[-1] for r in requests if r.messages]
     if len(last_turns) != len(requests) or any(turn.role != "user" for turn in last_turns):
         return requests
-    shared = common_prefix_length([turn.content for turn in last_turns])
+    if any(not isinstance(turn.content, str) for turn in last_turns):
+        return requests  # rows with images: their text is not one prefix
+    shared = common_prefix_length([turn.text for turn in last_turns])
     if shared < MIN_SHARED_CHARS:
         shared = 0
     system = requests[0].system or ""

@@ -25,6 +25,14 @@ def builtin_adapter(obj: Any) -> Adapter | None:
         from orchestify_nb.context.arrays import render_array
 
         return render_array
+    if module == "matplotlib" and name in ("Figure", "Axes", "SubFigure"):
+        from orchestify_nb.context.media import render_figure
+
+        return render_figure
+    if module == "PIL" and hasattr(obj, "save") and hasattr(obj, "size"):
+        from orchestify_nb.context.media import render_pil
+
+        return render_pil
     if isinstance(obj, BaseException):
         from orchestify_nb.context.exceptions import render_exception
 

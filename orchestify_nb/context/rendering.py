@@ -1,9 +1,11 @@
 """``render()`` and the adapter registry; the built-in adapters live in their own modules.
 
-The protocol: an object may define ``_repr_llm_(self, budget: int) -> str`` (the budget in
-tokens; implementations may ignore it, and the text is cut to it if they do). Registered
-adapters are ``fn(obj, budget) -> Rendered | str`` and win over the built-in ones; the most
-specific registered type (by MRO) wins among them.
+The protocol: an object may define ``_repr_llm_(self, budget: int)`` (the budget in tokens)
+returning text, or a list of content parts (``str``, ``TextPart``, ``ImagePart``,
+``DocumentPart``) to show the model an image or a document; implementations may ignore the
+budget, and text is cut to it if they do. Registered adapters are
+``fn(obj, budget) -> Rendered | str`` and win over the built-in ones; the most specific
+registered type (by MRO) wins among them.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestify_nb.providers.content import ContentPart, media_parts, normalize_content, text_of
 from orchestify_nb.token_counting import get_token_counter
 
 #: Tokens one inserted object may take by default (``context_tokens=`` changes it).
@@ -23,12 +26,17 @@ _registered: dict[type, Adapter] = {}
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
-    """An object as prompt text: ``kind`` names what it was, ``cut`` what was left out."""
+    """An object as prompt text: ``kind`` names what it was, ``cut`` what was left out.
+
+    ``parts``, when set, is what the prompt gets instead of ``text``: content parts holding an
+    image or a document (``text`` then describes them, for the manifest and text-only uses).
+    """
 
     text: str
     kind: str
     cut: tuple[str, ...] = ()
     tokens: int = 0
+    parts: tuple[ContentPart, ...] = ()
 
 
 @dataclass(slots=True)
@@ -67,7 +75,13 @@ def render(obj: Any, budget: int = DEFAULT_BUDGET) -> Rendered:
 def _produce(obj: Any, budget: int) -> Rendered | str:
     own = getattr(type(obj), "_repr_llm_", None)
     if callable(own):
-        return Rendered(str(own(obj, budget)), f"{type(obj).__name__} (its _repr_llm_)")
+        own_kind = f"{type(obj).__name__} (its _repr_llm_)"
+        described = own(obj, budget)
+        if isinstance(described, list | tuple):
+            content = normalize_content(described)
+            parts = () if isinstance(content, str) else content
+            return Rendered(text_of(content), own_kind, parts=parts)
+        return Rendered(str(described), own_kind)
     for kind in type(obj).__mro__:
         if kind in _registered:
             return _registered[kind](obj, budget)
@@ -80,7 +94,13 @@ def _produce(obj: Any, budget: int) -> Rendered | str:
 
 
 def fit(rendered: Rendered, budget: int) -> Rendered:
-    """``rendered`` with its token count, cut at the end (and saying so) when over budget."""
+    """``rendered`` with its token count, cut at the end (and saying so) when over budget.
+    Images and documents are made to fit by their adapters; here they are only counted."""
+    if rendered.parts:
+        tokens = count_tokens(text_of(rendered.parts)) + sum(
+            part.tokens for part in media_parts(rendered.parts)
+        )
+        return Rendered(rendered.text, rendered.kind, rendered.cut, tokens, rendered.parts)
     tokens = count_tokens(rendered.text)
     if tokens <= budget:
         return Rendered(rendered.text, rendered.kind, rendered.cut, tokens)

@@ -18,8 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
-from orchestify_nb.magics.interpolation import InterpolationError, interpolate
+from orchestify_nb.magics.interpolation import (
+    InterpolationError,
+    interpolate,
+    interpolate_content,
+)
 from orchestify_nb.magics.options import CellOptions
+from orchestify_nb.providers.content import content_fingerprint, media_parts, text_of
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -27,6 +32,7 @@ if TYPE_CHECKING:
     from orchestify_nb.config import AgentConfig
     from orchestify_nb.context import ContextItem
     from orchestify_nb.providers.base import LLMProvider
+    from orchestify_nb.providers.content import Content
     from orchestify_nb.providers.types import LLMMessage, LLMRequest, LLMResponse, StreamEvent
     from orchestify_nb.render import OutputFormat, StreamRenderer
     from orchestify_nb.session import NotebookSession
@@ -72,7 +78,9 @@ def run_llm_cell(
         provider, agent = _resolve_provider(session, options)
         budget = context_budget(session, options)
         manifest: list[ContextItem] = []
-        prompt = interpolate(body.strip("\n"), shell.user_ns, budget=budget, manifest=manifest)
+        prompt = interpolate_content(
+            body.strip("\n"), shell.user_ns, budget=budget, manifest=manifest
+        )
         written = options.system if options.system is not None else agent and agent.system
         system = (
             interpolate(written, shell.user_ns, budget=budget, manifest=manifest)
@@ -81,7 +89,7 @@ def run_llm_cell(
         )
     except (OrchestifyError, InterpolationError) as error:
         raise as_usage_error(session, error) from None
-    if not prompt.strip():
+    if not (media_parts(prompt) or text_of(prompt).strip()):
         raise UsageError("%%llm: the cell has no prompt; write it on the lines below %%llm")
 
     messages = [*(session.chat(options.chat) if options.chat else []), _user(prompt)]
@@ -283,10 +291,10 @@ def notebook_path(shell: InteractiveShell) -> str | None:
     return str(path) if path else None
 
 
-def _user(text: str) -> LLMMessage:
+def _user(content: Content) -> LLMMessage:
     from orchestify_nb.providers.types import LLMMessage
 
-    return LLMMessage(role="user", content=text)
+    return LLMMessage(role="user", content=content)
 
 
 def _assistant(text: str) -> LLMMessage:
@@ -304,7 +312,7 @@ def prompt_sha256(messages: list[LLMMessage], system: str | None) -> str:
     """Hash of exactly what was sent: the system prompt and every turn, as canonical JSON."""
     sent = {
         "system": system,
-        "messages": [{"role": m.role, "content": m.content} for m in messages],
+        "messages": [{"role": m.role, "content": content_fingerprint(m.content)} for m in messages],
     }
     canonical = json.dumps(sent, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

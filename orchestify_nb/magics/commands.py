@@ -160,8 +160,8 @@ def _history(context: CommandContext, args: list[str]) -> Any:
     from IPython.display import display
 
     show: Any = display
-    text = "\n\n".join(f"**{turn.role}**: {turn.content}" for turn in chats[name])
-    plain = "\n\n".join(f"{turn.role}: {turn.content}" for turn in chats[name])
+    text = "\n\n".join(f"**{turn.role}**: {turn.text}" for turn in chats[name])
+    plain = "\n\n".join(f"{turn.role}: {turn.text}" for turn in chats[name])
     show({"text/markdown": text or "(empty)", "text/plain": plain or "(empty)"}, raw=True)
     return None
 
@@ -240,7 +240,12 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("cost", "", "total cost so far and the top models", _cost),
     Subcommand("budget", "", "budgets and how much of each is spent", _budget),
     Subcommand("cache", CACHE_ARGS, "response cache: stats, export/import, clear", _cache),
-    Subcommand("fix", "[QUESTION]", "explain the last error and offer the fixed cell", _fix),
+    Subcommand(
+        "fix",
+        "[QUESTION]",
+        "explain the last error and offer the fixed cell (%%llm fix OPTIONS: the body asks)",
+        _fix,
+    ),
     Subcommand("explain", "@{NAME}", "describe an object of the notebook", _explain),
     Subcommand("jobs", "", "provider batch jobs: state and progress (a DataFrame)", _jobs),
     Subcommand("panel", "", "open the widget panel", _panel),

@@ -4,7 +4,8 @@
 its traceback (the notebook's frames first, ``context.render``), and the names and kinds of the
 variables the cell uses; the answer streams as usual, and its corrected cell (its code block) is
 offered as the next cell. ``%llm explain @{df}`` asks for a short description of an object,
-rendered the same way as any ``@{...}``.
+rendered the same way as any ``@{...}``. As cells, ``%%llm fix provider=... model=...`` takes the
+question from the cell's body and the line's options as ``%%llm`` does (``%%llm explain`` too).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
     from orchestify_nb.magics.commands import CommandContext
+    from orchestify_nb.magics.options import CellOptions
+    from orchestify_nb.session import NotebookSession
 
 FIX_REQUEST = (
     "The notebook cell below failed. Explain the cause in two or three sentences, then give the "
@@ -65,9 +68,24 @@ def _literal(text: str) -> str:
 
 
 def fix_command(context: CommandContext, args: list[str]) -> Any:
+    from orchestify_nb.magics.options import CellOptions
+
+    fix(context.shell, context.session, " ".join(args), CellOptions())
+
+
+def explain_command(context: CommandContext, args: list[str]) -> Any:
+    from orchestify_nb.magics.options import CellOptions
+
+    explain(context.shell, context.session, " ".join(args), CellOptions())
+
+
+def fix(
+    shell: InteractiveShell, session: NotebookSession, question: str, options: CellOptions
+) -> None:
+    """Ask why the last cell failed (and ``question``), with ``options`` (provider=, model=...
+    of a ``%%llm fix`` line); offer the answer's code block as the next cell."""
     from orchestify_nb.context import render
     from orchestify_nb.magics.cell import run_llm_cell
-    from orchestify_nb.magics.options import CellOptions
     from orchestify_nb.render import extract_code
 
     error = last_error()
@@ -75,8 +93,8 @@ def fix_command(context: CommandContext, args: list[str]) -> Any:
         raise UsageError(
             "%llm fix: no error to fix yet; run the cell that fails, then %llm fix in the next cell"
         )
-    source = failing_source(context.shell)
-    variables = variables_used(context.shell, source)
+    source = failing_source(shell)
+    variables = variables_used(shell, source)
     parts = [
         FIX_REQUEST,
         f"Cell:\n```python\n{_literal(source)}\n```",
@@ -84,20 +102,19 @@ def fix_command(context: CommandContext, args: list[str]) -> Any:
     ]
     if variables:
         parts.append("Variables the cell uses:\n" + "\n".join(f"- {v}" for v in variables))
-    if args:
-        parts.append(f"The user asks: {' '.join(args)}")
-    response = run_llm_cell(context.shell, context.session, CellOptions(), "\n\n".join(parts))
+    if question.strip():
+        parts.append(f"The user asks: {question.strip()}")
+    response = run_llm_cell(shell, session, options, "\n\n".join(parts))
     if "```" in response.content:
-        context.shell.set_next_input(extract_code(response.content).code, replace=False)
-    return None
+        shell.set_next_input(extract_code(response.content).code, replace=False)
 
 
-def explain_command(context: CommandContext, args: list[str]) -> Any:
+def explain(
+    shell: InteractiveShell, session: NotebookSession, what: str, options: CellOptions
+) -> None:
+    """Ask for a short description of ``what`` (``@{df}``, and anything said with it)."""
     from orchestify_nb.magics.cell import run_llm_cell
-    from orchestify_nb.magics.options import CellOptions
 
-    if not args:
+    if not what.strip():
         raise UsageError("%llm explain: name what to explain, e.g. %llm explain @{df}")
-    body = f"{EXPLAIN_REQUEST}\n\n{' '.join(args)}"
-    run_llm_cell(context.shell, context.session, CellOptions(), body)
-    return None
+    run_llm_cell(shell, session, options, f"{EXPLAIN_REQUEST}\n\n{what.strip()}")

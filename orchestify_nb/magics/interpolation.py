@@ -25,17 +25,26 @@ paragraph naming the reference, not as a traceback.
 from __future__ import annotations
 
 import ast
-import os
+import dataclasses
 import re
 import types
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from orchestify_nb.context.safety import never_sent
+from orchestify_nb.providers.content import (
+    Content,
+    ContentPart,
+    ImagePart,
+    media_parts,
+    normalize_content,
+)
+
 if TYPE_CHECKING:
     from orchestify_nb.context import ContextItem
 
-__all__ = ["InterpolationError", "interpolate"]
+__all__ = ["InterpolationError", "interpolate", "interpolate_content"]
 
 _NAME = r"[A-Za-z_]\w*"
 _STEP = r"(?:\.[A-Za-z_]\w*|\[(?:-?\d+|'[^'\]]*'|\"[^\"\]]*\")\])"
@@ -52,7 +61,6 @@ _NO_ATTRIBUTES_OF = (
     types.CoroutineType,
     types.AsyncGeneratorType,
 )
-_ENVIRONMENT_TYPES = (type(os.environ), type(os.environb))
 
 
 class InterpolationError(LookupError):
@@ -69,20 +77,46 @@ def interpolate(
     """Replace each ``@{reference}`` in ``text`` with its value in ``namespace`` rendered for a
     model (``orchestify_nb.context.render``, at most ``budget`` tokens each; ``str()`` when no
     budget is given), and list each insertion in ``manifest``. ``@{file:path}`` inserts a
-    file of the current folder (see ``read_file_reference``)."""
+    file of the current folder (see ``read_file_reference``). For text that must stay text (a
+    system prompt): an image or a document here is an error; see ``interpolate_content``."""
+    content = interpolate_content(text, namespace, budget=budget, manifest=manifest)
+    if isinstance(content, str):
+        return content
+    shown = ", ".join(part.name for part in media_parts(content))
+    raise InterpolationError(
+        f"the system prompt refers to an image or a document ({shown}), which only a prompt "
+        "can hold; move the reference into the cell's text"
+    )
+
+
+def interpolate_content(
+    text: str,
+    namespace: Mapping[str, Any],
+    *,
+    budget: int | None = None,
+    manifest: list[ContextItem] | None = None,
+) -> Content:
+    """``interpolate``, where a figure, an image or a PDF becomes a content part between the
+    text around it: the result is a string when nothing inserted was one."""
     from orchestify_nb.context import ContextItem, render
 
-    def replace(match: re.Match[str]) -> str:
+    pieces: list[ContentPart | str] = []
+    done = 0
+    for match in _REFERENCE.finditer(text):
+        pieces.append(text[done : match.start()])
+        done = match.end()
         escaped, reference = match.group(1), match.group(2)
         if escaped:
-            return f"@{{{reference}}}"
+            pieces.append(f"@{{{reference}}}")
+            continue
         if reference.startswith("file:"):
             value: Any = file_reference(reference)
         else:
             value = resolve(reference, namespace)
         try:
             if budget is None:
-                return str(value)
+                pieces.append(str(value))
+                continue
             shown = render(value, budget)
         except InterpolationError:
             raise
@@ -91,9 +125,17 @@ def interpolate(
             raise _failed(reference, f"{how} {reference} raised", error) from None
         if manifest is not None:
             manifest.append(ContextItem(reference, shown.kind, shown.tokens, list(shown.cut)))
-        return shown.text
+        if shown.parts:
+            pieces.extend(_named(part, reference) for part in shown.parts)
+        else:
+            pieces.append(shown.text)
+    pieces.append(text[done:])
+    return normalize_content(pieces)
 
-    return _REFERENCE.sub(replace, text)
+
+def _named(part: ContentPart, reference: str) -> ContentPart:
+    """An image inserted by ``@{reference}`` is named by it, so an error can say which."""
+    return dataclasses.replace(part, name=reference) if isinstance(part, ImagePart) else part
 
 
 def file_reference(reference: str) -> Path:
@@ -168,10 +210,9 @@ def _check_attribute(reference: str, walked: str, step: str, value: Any) -> None
 
 def _check_value(reference: str, walked: str, value: Any) -> None:
     """Refuse the process environment and secrets, wherever the walk meets them."""
-    if isinstance(value, _ENVIRONMENT_TYPES):
-        raise _refused(reference, walked, "it is the process environment, which holds API keys")
-    if any("Secret" in cls.__name__ for cls in type(value).__mro__):
-        raise _refused(reference, walked, f"it is a secret ({type(value).__name__})")
+    why = never_sent(value)
+    if why is not None:
+        raise _refused(reference, walked, why)
 
 
 def _is_dunder(name: str) -> bool:

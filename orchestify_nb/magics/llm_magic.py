@@ -78,13 +78,19 @@ class LLMMagics(Magics):
                 return run_subcommand(context, words)
             except (OrchestifyError, ValueError) as error:
                 raise as_usage_error(session, error) from None
-        parsed = declared.parser.parse_args(to_argv(words))
+        asking = words[0] if words and words[0] in ("fix", "explain") else None
+        parsed = declared.parser.parse_args(to_argv(words[1:] if asking else words))
         if parsed.words:
             raise UsageError(
                 f"%%llm: unexpected {' '.join(parsed.words)!r} on the %%llm line; options are "
                 "written key=value, and the prompt goes in the cell body below the line"
             )
         options = convert_options({name: getattr(parsed, name) for name in OPTION_NAMES})
+        if asking is not None:  # %%llm fix / %%llm explain: the body is the question
+            from orchestify_nb.magics.fix_command import explain, fix
+
+            (fix if asking == "fix" else explain)(self.shell, session, cell, options)
+            return None
         with user_waiting_since(started):
             response = run_llm_cell(self.shell, session, options, cell)
         if getattr(self.shell, "kernel", None) is None:

@@ -18,7 +18,9 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from orchestify_nb.context import DEFAULT_BUDGET
 from orchestify_nb.errors import OrchestifyError
+from orchestify_nb.panel.context_view import ContextPickError, PanelContext, notebook_namespace
 from orchestify_nb.panel.copy_cell import copy_button_html
 from orchestify_nb.panel.layout import build_widgets
 from orchestify_nb.panel.schemas_view import PanelSchemas
@@ -59,6 +61,9 @@ class Panel:
     asks Approve / Deny before each call (or pass a function deciding). ``schema`` (a
     pydantic model, ``Literal[...]``...) asks for typed answers, drawn as the object grows;
     ``schemas=[...]`` offers several in a chooser (``(text)`` for a plain answer).
+    The context picker attaches notebook variables to the next prompt, each rendered as
+    ``@{name}`` would be within ``context_tokens`` (default: the config's, else 2,000), with
+    their token cost shown before Send; ``context=False`` hides it.
     """
 
     def __init__(
@@ -71,6 +76,8 @@ class Panel:
         approve: Approval = None,
         schema: Any = None,
         schemas: Sequence[Any] | None = None,
+        context: bool = True,
+        context_tokens: int | None = None,
     ) -> None:
         problem: OrchestifyError | None = None
         self.cache = None if cache is None else check_cache_mode(cache, "Panel(cache=...)")
@@ -78,11 +85,13 @@ class Panel:
         self.cache_prompt = cache_prompt
         self.schema = None if schema is None else output_schema_of(schema)
         self.schemas = PanelSchemas(schemas) if schemas else None
+        configured_budget = None
         if registry is None:
             from orchestify_nb.session import get_session
 
             session = get_session()
             registry, problem = session.registry, session.config_problem
+            configured_budget = session.config.context_tokens if session.config else None
         self.registry = registry
         self.turns: list[TurnView] = []
         self.history: list[LLMMessage] = []
@@ -98,10 +107,12 @@ class Panel:
             parts.insert(parts.index(self.ui.status), self.tools.approval)
             chat.children = tuple(parts)
         if self.schemas is not None:  # the chooser, under the system prompt
-            chat = self.ui.tabs.children[0]
-            parts = list(chat.children)
-            parts.insert(parts.index(self.ui.system) + 1, self.schemas.selector)
-            chat.children = tuple(parts)
+            self._under_system(self.schemas.selector)
+        self.context = None
+        if context:
+            budget = context_tokens or configured_budget or DEFAULT_BUDGET
+            self.context = PanelContext(notebook_namespace, budget)
+            self._under_system(self.context.box)
         if problem is not None:
             self._say(f"Config problem: {one_line(problem)}", error=True)
         elif not self._choices:
@@ -142,12 +153,20 @@ class Panel:
         except (OrchestifyError, KeyError, RuntimeError) as error:
             self._say(self._cannot_send(error), error=True)
             return None
+        turn = TurnView(text, provider.provider_id, model or provider.default_model or "")
+        if self.context is not None:
+            try:
+                turn.sent, manifest = self.context.content(text)
+            except ContextPickError as error:
+                self._say(str(error), error=True)
+                return None
+            if manifest:
+                turn.show_context(manifest)
         self._say("")
         self.ui.prompt.value = ""
-        turn = TurnView(text, provider.provider_id, model or provider.default_model or "")
         self.turns.append(turn)
         self.ui.conversation.children = tuple(turn.box for turn in self.turns)
-        messages = [*self.history, LLMMessage(role="user", content=text)]
+        messages = [*self.history, LLMMessage(role="user", content=turn.sent)]
         options: dict[str, Any] = {
             "model": model or None,
             "temperature": self.ui.temperature.value if self.ui.set_temperature.value else None,
@@ -298,12 +317,19 @@ class Panel:
         if not turn.text:
             return
         self.history += [
-            LLMMessage(role="user", content=turn.prompt),
+            LLMMessage(role="user", content=turn.sent),
             LLMMessage(role="assistant", content=turn.text),
         ]
         self.ui.copy.value = copy_button_html(turn.text)
 
     # ------------------------------------------------------------------------------ helpers
+    def _under_system(self, widget: Any) -> None:
+        """Put ``widget`` in the chat tab, right under the system prompt."""
+        chat = self.ui.tabs.children[0]
+        parts = list(chat.children)
+        parts.insert(parts.index(self.ui.system) + 1, widget)
+        chat.children = tuple(parts)
+
     def _set_busy(self, busy: bool) -> None:
         self.ui.send.disabled = busy or not self._choices
         self.ui.stop.disabled = not busy

@@ -47,6 +47,9 @@ PANEL_CSS = """
   border-bottom: 1px dashed var(--jp-border-color2); }
 .onb-stopped { color: var(--jp-warn-color0); font-weight: 600; }
 .onb-error { color: var(--jp-error-color1); }
+.onb-muted { color: var(--jp-ui-font-color2); font-size: var(--jp-ui-font-size1); }
+.onb-context { color: var(--jp-ui-font-color2); font-size: var(--jp-ui-font-size0);
+  margin-top: 2px; }
 .onb-status { font-size: var(--jp-ui-font-size1); min-height: 1.4em; }
 .onb-copy { font-size: var(--jp-ui-font-size1); padding: 0 10px; height: 28px;
   border: 1px solid var(--jp-border-color1); border-radius: 2px; cursor: pointer;

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import ipywidgets as widgets
 
@@ -17,6 +17,10 @@ from orchestify_nb.panel.markdown import render_markdown
 from orchestify_nb.panel.usage_view import format_cost
 from orchestify_nb.providers.types import LLMResponse, StreamEvent
 from orchestify_nb.render.parsed import growing_bundle, parsed_html
+
+if TYPE_CHECKING:
+    from orchestify_nb.context import ContextItem
+    from orchestify_nb.providers.content import Content
 
 TurnState = Literal["streaming", "done", "stopped", "error"]
 
@@ -32,6 +36,8 @@ class TurnView:
 
     def __init__(self, prompt: str, provider_id: str, model: str) -> None:
         self.prompt = prompt
+        #: What the prompt turn sent: the prompt, and the variables the context picker attached.
+        self.sent: Content = prompt
         self.provider_id = provider_id
         self.model = model
         self.text = ""
@@ -53,6 +59,14 @@ class TurnView:
             [self.prompt_html, self.thinking_html, self.steps_html, self.answer, self.footer]
         )
         self.box.add_class("onb-turn")
+
+    def show_context(self, items: list[ContextItem]) -> None:
+        """List under the prompt what the context picker attached (name, kind, tokens, cuts)."""
+        listed = "; ".join(item.line() for item in items)
+        self.prompt_html.value = (
+            f'<div class="onb-user">{html.escape(self.prompt)}'
+            f'<div class="onb-context">context: {html.escape(listed)}</div></div>'
+        )
 
     # ----------------------------------------------------------------------------- streaming
     def add(self, event: StreamEvent) -> None:

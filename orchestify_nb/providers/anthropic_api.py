@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from orchestify_nb.providers.content import anthropic_content
 from orchestify_nb.providers.requests import OptionProblem
 from orchestify_nb.providers.types import LLMMessage, LLMRequest
 
@@ -77,7 +78,7 @@ def to_anthropic_messages(messages: list[LLMMessage]) -> list[dict[str, Any]]:
             result = {
                 "type": "tool_result",
                 "tool_use_id": message.tool_call_id,
-                "content": message.content,
+                "content": anthropic_content(message.content),
             }
             if turns and _is_tool_results(turns[-1]):
                 turns[-1]["content"].append(result)
@@ -85,15 +86,15 @@ def to_anthropic_messages(messages: list[LLMMessage]) -> list[dict[str, Any]]:
                 turns.append({"role": "user", "content": [result]})
         elif message.role == "assistant" and (message.tool_calls or message.provider_blocks):
             blocks = list(message.provider_blocks)
-            if message.content:
-                blocks.append({"type": "text", "text": message.content})
+            if message.text:
+                blocks.append({"type": "text", "text": message.text})
             blocks.extend(
                 {"type": "tool_use", "id": call.id, "name": call.name, "input": call.arguments}
                 for call in message.tool_calls
             )
             turns.append({"role": "assistant", "content": blocks})
         else:
-            turns.append({"role": message.role, "content": message.content})
+            turns.append({"role": message.role, "content": anthropic_content(message.content)})
     return turns
 
 

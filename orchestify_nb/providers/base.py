@@ -22,7 +22,6 @@ from orchestify_nb.errors import (
     InvalidArgumentError,
     ModelNotSupportedError,
     ProviderError,
-    UnsupportedOptionError,
     redact,
 )
 from orchestify_nb.providers import requests
@@ -31,6 +30,7 @@ from orchestify_nb.providers.accounting import CallAccounting, UsageSink
 from orchestify_nb.providers.budgeting import released_after
 from orchestify_nb.providers.caching import CacheLookup, CacheMode, ResponseCaching
 from orchestify_nb.providers.calls import CallInProgress
+from orchestify_nb.providers.capabilities import ModelCapabilities
 from orchestify_nb.providers.deadline import WatchdogExpired
 from orchestify_nb.providers.requests import Messages
 from orchestify_nb.providers.retry import RetryPolicy
@@ -75,7 +75,9 @@ DEFAULT_MAX_TOKENS = 1024
 DEFAULT_TIMEOUT_S = 120.0
 
 
-class LLMProvider(CallAccounting, ResponseCaching, StructuredOutputs, ToolLoopMethods, ABC):
+class LLMProvider(
+    ModelCapabilities, CallAccounting, ResponseCaching, StructuredOutputs, ToolLoopMethods, ABC
+):
     """An LLM service behind one async API: ``complete()`` for an answer, ``stream()`` for deltas.
 
     The API key is held as a ``SecretStr``: it appears in no repr, log line or error message, and
@@ -151,32 +153,6 @@ class LLMProvider(CallAccounting, ResponseCaching, StructuredOutputs, ToolLoopMe
     def validate_model(self, model: str) -> None:
         """Raise ``ModelNotSupportedError`` for a name this provider cannot serve."""
 
-    def validate_options(self, request: LLMRequest) -> None:
-        """Raise ``UnsupportedOptionError`` for options the model rejects, before any request."""
-        if request.thinking is not None and not self.supports_thinking(request.model):
-            raise UnsupportedOptionError(
-                "this model does not support extended thinking",
-                provider_id=self.provider_id,
-                model=request.model,
-                hint="Drop thinking=..., or pick a model that supports it.",
-            )
-        if request.tools and not self.supports_tools(request.model):
-            raise UnsupportedOptionError(
-                "this model does not support tool calls",
-                provider_id=self.provider_id,
-                model=request.model,
-                hint="Drop tools=..., or pick a model that supports them.",
-            )
-
-    def supports_tools(self, model: str | None = None) -> bool:
-        return False
-
-    def supports_thinking(self, model: str | None = None) -> bool:
-        return False
-
-    def supports_code_execution(self, model: str | None = None) -> bool:
-        return False
-
     async def aclose(self) -> None:
         """Release the SDK client's connections (safe to call more than once)."""
 
@@ -240,7 +216,7 @@ class LLMProvider(CallAccounting, ResponseCaching, StructuredOutputs, ToolLoopMe
             options={**self.default_options, **options},
         )
         self.validate_options(request)
-        return request
+        return self.fit_content(request)
 
     def _as_request(self, messages: Messages | LLMRequest, arguments: dict[str, Any]) -> LLMRequest:
         if not isinstance(messages, LLMRequest):

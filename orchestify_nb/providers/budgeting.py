@@ -10,6 +10,7 @@ import weakref
 from collections.abc import AsyncGenerator, Callable
 from typing import TYPE_CHECKING, TypeVar
 
+from orchestify_nb.providers.content import media_tokens
 from orchestify_nb.providers.types import LLMRequest
 from orchestify_nb.token_counting import (
     HEURISTIC_COUNTER,
@@ -28,10 +29,11 @@ T = TypeVar("T")
 def estimate_input_tokens(request: LLMRequest) -> int:
     """Prompt tokens of ``request``, counted as characters / 4 plus per-message framing: cheap
     enough for every call, and the same rule as the batch estimate's fallback."""
-    texts = [request.system or "", *(message.content for message in request.messages)]
+    texts = [request.system or "", *(message.text for message in request.messages)]
     texts.extend(repr(tool) for tool in request.tools)
     framing = TOKENS_PER_REQUEST + TOKENS_PER_MESSAGE * len(request.messages)
-    return framing + sum(HEURISTIC_COUNTER.count_text(text) for text in texts)
+    media = media_tokens(message.content for message in request.messages)
+    return framing + media + sum(HEURISTIC_COUNTER.count_text(text) for text in texts)
 
 
 def worst_case_cost(provider: LLMProvider, request: LLMRequest) -> float | None:

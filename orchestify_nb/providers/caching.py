@@ -34,7 +34,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast, get_args
 
 from orchestify_nb.errors import ConfigError, ProviderError
+from orchestify_nb.providers.content import content_fingerprint
 from orchestify_nb.providers.types import (
+    LLMMessage,
     LLMRequest,
     LLMResponse,
     StreamEvent,
@@ -127,6 +129,18 @@ def _jsonable(value: Any) -> Any:
     return f"{type(value).__name__}:{value!r}"
 
 
+def _message_key(message: LLMMessage) -> dict[str, Any]:
+    """A turn as its key sees it: images and documents by their bytes' SHA-256 (a plain text
+    turn keys exactly as before parts existed)."""
+    return {
+        "role": message.role,
+        "content": content_fingerprint(message.content),
+        "tool_calls": [asdict(call) for call in message.tool_calls],
+        "tool_call_id": message.tool_call_id,
+        "provider_blocks": list(message.provider_blocks),
+    }
+
+
 def cache_key(provider_type: str, endpoint: str | None, request: LLMRequest) -> str:
     """The SHA-256 of everything that decides the answer, and nothing that does not."""
     canonical = {
@@ -135,7 +149,7 @@ def cache_key(provider_type: str, endpoint: str | None, request: LLMRequest) -> 
         "endpoint": redact_url(endpoint) if endpoint else None,
         "model": request.model,
         "system": request.system,
-        "messages": [asdict(message) for message in request.messages],
+        "messages": [_message_key(message) for message in request.messages],
         "temperature": request.temperature,
         "max_tokens": request.max_tokens,
         "thinking": request.thinking,

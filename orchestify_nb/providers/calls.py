@@ -78,16 +78,17 @@ def implausible(tokens: TokenCounts) -> bool:
 def estimate_tokens(request: LLMRequest, response: LLMResponse) -> TokenCounts:
     """The call's counts as the offline counter sees them: the prompt's texts, and the answer's
     text, thinking and tool-call arguments."""
+    from orchestify_nb.providers.content import media_tokens
     from orchestify_nb.token_counting import get_token_counter
 
     counter = get_token_counter()
     prompt = [request.system] if request.system else []
-    prompt.extend(message.content for message in request.messages)
+    prompt.extend(message.text for message in request.messages)
     answer = [response.content, response.thinking]
     answer.extend(str(call.arguments) for call in response.tool_calls)
     thinking = counter.count_text(response.thinking) if response.thinking else 0
     return TokenCounts(
-        input=counter.count_request(prompt),
+        input=counter.count_request(prompt) + media_tokens(m.content for m in request.messages),
         output=sum(counter.count_text(text) for text in answer if text),
         reasoning=thinking,
     )

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 from typing import Any, Protocol
 
 from orchestify_nb.providers._sdk import map_finish_reason
+from orchestify_nb.providers.content import chat_content
 from orchestify_nb.providers.requests import OptionProblem
 from orchestify_nb.providers.structured import asked_schema
 from orchestify_nb.providers.types import (
@@ -145,13 +146,13 @@ def to_chat_messages(
     for message in messages:
         if message.role == "tool":
             turns.append(
-                {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
+                {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.text}
             )
         elif message.role == "assistant" and message.tool_calls:
             turns.append(
                 {
                     "role": "assistant",
-                    "content": message.content or None,
+                    "content": message.text or None,
                     "tool_calls": [
                         {
                             "id": call.id,
@@ -166,7 +167,7 @@ def to_chat_messages(
                 }
             )
         else:
-            turns.append({"role": message.role, "content": message.content})
+            turns.append({"role": message.role, "content": chat_content(message.content)})
         if thinking_blocks and message.provider_blocks:
             turns[-1]["thinking_blocks"] = list(message.provider_blocks)
     return turns

@@ -71,6 +71,9 @@ _NO_THINKING_PREFIXES = (
     "claude-3.5",
 )
 
+#: Model families that read no images or PDFs; every later Claude model reads both.
+_TEXT_ONLY_PREFIXES = ("claude-2", "claude-instant", "claude-v1")
+
 #: Anthropic ``stop_reason`` -> our finish_reason vocabulary.
 FINISH_REASONS: Mapping[str, str] = {
     "end_turn": "stop",
@@ -126,6 +129,12 @@ class ClaudeProvider(SDKClientProvider):
 
     def supports_thinking(self, model: str | None = None) -> bool:
         return not (model or self.default_model or "").startswith(_NO_THINKING_PREFIXES)
+
+    def supports_images(self, model: str | None = None) -> bool:
+        return not (model or self.default_model or "").startswith(_TEXT_ONLY_PREFIXES)
+
+    def supports_documents(self, model: str | None = None) -> bool:
+        return self.supports_images(model)
 
     def validate_options(self, request: LLMRequest) -> None:
         super().validate_options(request)

@@ -162,10 +162,7 @@ class LiteLLMProvider(HeaderSendingProvider):
         Read from the JSON file LiteLLM ships, never by importing LiteLLM (see
         ``supports_thinking``).
         """
-        from orchestify_nb.pricing import litellm_model_info
-
-        name = model or self.default_model
-        info = litellm_model_info(name) if name else None
+        info = self._model_info(model)
         return info is None or info.get("supports_function_calling") is not False
 
     def supports_thinking(self, model: str | None = None) -> bool:
@@ -175,13 +172,28 @@ class LiteLLMProvider(HeaderSendingProvider):
         importing LiteLLM, which takes seconds: pickers and option checks ask this per model.
         A model the map does not know is taken not to reason.
         """
-        from orchestify_nb.pricing import litellm_model_info
-
         name = model or self.default_model or ""
         if _is_claude(name) or is_reasoning_model(name):
             return True
-        info = litellm_model_info(name) if name else None
+        info = self._model_info(name)
         return info is not None and info.get("supports_reasoning") is True
+
+    def supports_images(self, model: str | None = None) -> bool:
+        """By LiteLLM's model map (``supports_vision``); a model it does not know is let
+        through, and its server answers for itself (as with ``supports_tools``)."""
+        info = self._model_info(model)
+        return info is None or info.get("supports_vision") is True
+
+    def supports_documents(self, model: str | None = None) -> bool:
+        """Only where the map says ``supports_pdf_input``; elsewhere the PDF's text is sent."""
+        info = self._model_info(model)
+        return info is not None and info.get("supports_pdf_input") is True
+
+    def _model_info(self, model: str | None) -> Mapping[str, Any] | None:
+        from orchestify_nb.pricing import litellm_model_info
+
+        name = model or self.default_model
+        return litellm_model_info(name) if name else None
 
     async def _prepare(self) -> None:
         """Import LiteLLM in a worker thread the first time: it takes seconds."""

@@ -65,9 +65,9 @@ def render_prompt(
         prompt_format = "chat_template" if chat_template else "transcript"
     preamble = f"{system}\n\n" if system else ""
     if prompt_format == "completion":
-        return RenderedPrompt(preamble + "".join(m.content for m in messages), prompt_format)
+        return RenderedPrompt(preamble + "".join(m.text for m in messages), prompt_format)
     if prompt_format == "transcript":
-        lines = [f"{_ROLE_LABELS[m.role]}: {m.content}\n" for m in messages]
+        lines = [f"{_ROLE_LABELS[m.role]}: {m.text}\n" for m in messages]
         return RenderedPrompt(
             preamble + "".join(lines) + "Assistant:",
             prompt_format,
@@ -82,7 +82,7 @@ def render_prompt(
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
     turns = [{"role": "system", "content": system}] if system else []
-    turns += [{"role": m.role, "content": m.content} for m in messages]
+    turns += [{"role": m.role, "content": m.text} for m in messages]
     formatter = Jinja2ChatFormatter(chat_template, eos_token=eos_token, bos_token=bos_token)
     text = formatter(messages=turns).prompt  # type: ignore[arg-type]
     return RenderedPrompt(text, prompt_format, add_bos=False, special_tokens=True)

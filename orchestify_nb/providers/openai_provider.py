@@ -41,6 +41,10 @@ OPENAI_MODELS: tuple[str, ...] = (
     "gpt-4o",
 )
 
+#: Models that read no images (every other OpenAI model since gpt-4o does); a custom server's
+#: own model names are taken to read them, and the server answers for itself.
+_TEXT_ONLY_PREFIXES = ("gpt-3.5", "gpt-4-0", "gpt-4-32k", "o1-mini", "o1-preview", "o3-mini")
+
 #: Name prefixes of models api.openai.com serves through Chat Completions.
 _OPENAI_PREFIXES = ("gpt-", "o1", "o3", "o4", "chatgpt-", "ft:", "codex-")
 
@@ -86,6 +90,14 @@ class OpenAIProvider(SDKClientProvider):
 
     def supports_thinking(self, model: str | None = None) -> bool:
         return is_reasoning_model(model or self.default_model or "")
+
+    def supports_images(self, model: str | None = None) -> bool:
+        name = model or self.default_model or ""
+        return name != "gpt-4" and not name.startswith(_TEXT_ONLY_PREFIXES)
+
+    def supports_documents(self, model: str | None = None) -> bool:
+        """PDFs as ``file`` parts on api.openai.com; other servers get the PDF's text."""
+        return not self.serves_any_model and self.supports_images(model)
 
     def validate_options(self, request: LLMRequest) -> None:
         super().validate_options(request)

@@ -261,7 +261,7 @@ def openai_cache_key(request: LLMRequest) -> str:
             request.model,
             request.system,
             [[tool.name, tool.description, tool.parameters] for tool in request.tools],
-            request.messages[-1].content[:shared] if shared and request.messages else "",
+            request.messages[-1].text[:shared] if shared and request.messages else "",
         ],
         sort_keys=True,
         default=str,

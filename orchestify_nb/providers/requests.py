@@ -75,7 +75,7 @@ def invalid_text(messages: Sequence[LLMMessage], system: str | None) -> str | No
     a JSON escape), or ``None``. Checked here so it is a clear error, not an SDK's encode
     failure halfway through sending."""
     texts = [("the system prompt", system or "")]
-    texts += [(f"message {n} ({m.role})", m.content) for n, m in enumerate(messages, 1)]
+    texts += [(f"message {n} ({m.role})", m.text) for n, m in enumerate(messages, 1)]
     for where, text in texts:
         if not isinstance(text, str):
             return f"{where} is a {type(text).__name__}, not text"
@@ -108,7 +108,7 @@ def build_request(
     coerced = coerce_messages(messages)
     if problem is None and not coerced:
         problem = "there are no messages to send"
-    system_parts = [m.content for m in coerced if m.role == "system"]
+    system_parts = [m.text for m in coerced if m.role == "system"]
     if system:
         system_parts.insert(0, system)
     joined_system = "\n\n".join(system_parts) or None

@@ -6,10 +6,12 @@ Consumers (magics, panel, ledger, batch) only ever see these types, never an SDK
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from orchestify_nb.providers.content import Content, ContentPart, normalize_content, text_of
 from orchestify_nb.tokens import TokenCounts, counts_of
 from orchestify_nb.usage.totals import TokenUsage
 
@@ -68,10 +70,12 @@ class ToolSpec:
         return cls(name=spec["name"], description=spec.get("description", ""), parameters=schema)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class LLMMessage:
     """One turn of a conversation.
 
+    ``content`` is text, or content parts (``TextPart``, ``ImagePart``, ``DocumentPart``; a list
+    is kept as a tuple, and parts that are all text become one string); ``text`` is its text.
     ``tool_calls`` is set on assistant turns that called tools; a ``tool`` turn answers the call
     named by ``tool_call_id`` with ``content`` as the result.
 
@@ -83,10 +87,30 @@ class LLMMessage:
     """
 
     role: Role
-    content: str
+    content: Content
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None
     provider_blocks: tuple[dict[str, Any], ...] = field(default=(), repr=False)
+
+    def __init__(
+        self,
+        role: Role,
+        content: str | Sequence[ContentPart | str],
+        tool_calls: Sequence[ToolCall] = (),
+        tool_call_id: str | None = None,
+        provider_blocks: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        setter = object.__setattr__  # frozen: set once, here
+        setter(self, "role", role)
+        setter(self, "content", normalize_content(content))
+        setter(self, "tool_calls", tuple(tool_calls))
+        setter(self, "tool_call_id", tool_call_id)
+        setter(self, "provider_blocks", tuple(provider_blocks))
+
+    @property
+    def text(self) -> str:
+        """The turn's text (its text parts, when it has images or documents)."""
+        return text_of(self.content)
 
 
 @dataclass(slots=True)

@@ -20,6 +20,7 @@ import secrets
 import time
 from typing import Any
 
+from orchestify_nb.testing.media import anthropic_media_problem
 from orchestify_nb.testing.prompt_cache import breakpoint_problem
 from orchestify_nb.testing.replies import ResolvedReply, arguments_json, new_id
 from orchestify_nb.testing.script import FaultKind
@@ -74,7 +75,11 @@ def validate(body: dict[str, Any]) -> str | None:
                 f"messages.{index}.role: Input should be 'user' or 'assistant' "
                 "(system prompts go in the top-level `system` parameter)"
             )
-    return _replayed_thinking_problem(body, messages) or breakpoint_problem(body)
+    return (
+        _replayed_thinking_problem(body, messages)
+        or anthropic_media_problem(body)
+        or breakpoint_problem(body)
+    )
 
 
 def sign_thinking(thinking: str) -> str:

@@ -14,6 +14,7 @@ import json
 import time
 from typing import Any
 
+from orchestify_nb.testing.media import openai_media_problem
 from orchestify_nb.testing.replies import ResolvedReply, arguments_json, new_id
 from orchestify_nb.testing.script import FaultKind
 
@@ -65,7 +66,7 @@ def validate(body: dict[str, Any]) -> str | None:
     for index, message in enumerate(messages):
         if not isinstance(message, dict) or message.get("role") not in _ROLES:
             return f"Invalid value for 'messages[{index}].role'."
-    return None
+    return openai_media_problem(body)
 
 
 def _usage(reply: ResolvedReply) -> dict[str, Any]:

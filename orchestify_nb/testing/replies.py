@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestify_nb.providers.types import ToolCall
+from orchestify_nb.testing.media import without_media
 from orchestify_nb.testing.script import Reply, StopReason, approximate_tokens
 
 
@@ -79,9 +80,11 @@ def last_user_text(body: dict[str, Any]) -> str:
 
 
 def prompt_tokens(body: dict[str, Any]) -> int:
-    """An approximate prompt size (system, messages and tools), for either API's request."""
-    parts = [body.get("system", ""), body.get("messages", []), body.get("tools", [])]
-    return approximate_tokens(json.dumps(parts))
+    """An approximate prompt size (system, messages and tools), for either API's request;
+    images and documents count as the API counts them, not as their base64 text."""
+    text_only, media = without_media(body)
+    parts = [text_only.get("system", ""), text_only.get("messages", []), body.get("tools", [])]
+    return approximate_tokens(json.dumps(parts)) + media
 
 
 def arguments_json(call: ToolCall) -> str:

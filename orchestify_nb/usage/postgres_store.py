@@ -81,6 +81,22 @@ class _QuietPoolWarnings(logging.Filter):
 _QUIET_POOL_WARNINGS = _QuietPoolWarnings()
 
 
+class _QuietPipelineWarnings(logging.Filter):
+    """When the database refuses a batch of rows, psycopg warns that it ignored a second error
+    ending ``executemany``'s pipeline (depending on timing); the store handles the refusal
+    itself (row by row, one warning per refused row), so that echo is demoted to DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING and str(record.msg).startswith(
+            "error ignored terminating"
+        ):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+_QUIET_PIPELINE_WARNINGS = _QuietPipelineWarnings()
+
+
 def _connection_settings(location: LedgerLocation) -> tuple[str, dict[str, Any]]:
     """The URL without its password, and the password as a separate connection argument (so
     psycopg never puts it into a message)."""
@@ -102,6 +118,7 @@ class PostgresStore(QueuedWriter):
         from psycopg_pool import ConnectionPool
 
         logging.getLogger("psycopg.pool").addFilter(_QUIET_POOL_WARNINGS)  # once: same object
+        logging.getLogger("psycopg").addFilter(_QUIET_PIPELINE_WARNINGS)
         self.location = location
         self.path = location.display
         self.lock = threading.RLock()

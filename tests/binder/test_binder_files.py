@@ -69,11 +69,41 @@ def test_requirements_install_this_repository_with_the_local_extra_and_jupyterla
 
     # A requirement starting with "." is local to repo2docker: it copies the whole repository
     # in first and runs pip from its root, so "." is this repository (its pyproject.toml).
-    assert lines[0] == ".[local]"
+    assert Requirement(f"orchestify_nb{lines[0][1:]}").extras >= {"local"}
     assert "local" in extras
     assert any(r.startswith("llama-cpp-python") for r in extras["local"])
     names = {Requirement(line).name for line in lines[1:]}
     assert {"jupyterlab", "ipywidgets"} <= names
+
+
+#: What a notebook's code names -> the extra that installs it.
+_NEEDS = {
+    "ClaudeProvider": "anthropic",
+    "OpenAIProvider": "openai",
+    "LiteLLMProvider": "litellm",
+    "mcp_tools": "mcp",
+    "mcp_servers": "mcp",
+}
+
+
+def test_binder_installs_every_sdk_the_notebooks_use(binder_dir: Path, repo_root: Path) -> None:
+    import nbformat
+
+    installed = Requirement(
+        "orchestify_nb" + requirement_lines(binder_dir / "requirements.txt")[0][1:]
+    ).extras
+    needed: dict[str, set[str]] = {}
+    for path in sorted((repo_root / "notebooks").glob("*.ipynb")):
+        code = "\n".join(
+            cell.source for cell in nbformat.read(path, 4).cells if cell.cell_type == "code"
+        )
+        for name, extra in _NEEDS.items():
+            if name in code:
+                needed.setdefault(extra, set()).add(path.name)
+
+    assert needed, "the notebooks name no SDK-backed provider: update _NEEDS"
+    missing = {extra: sorted(names) for extra, names in needed.items() if extra not in installed}
+    assert missing == {}, f"binder/requirements.txt lacks extras the notebooks use: {missing}"
 
 
 def test_apt_txt_installs_the_compiler_llama_cpp_python_builds_with(binder_dir: Path) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 SMOKE_TEST = """
 import asyncio, importlib.metadata as metadata
-import ipywidgets, jupyterlab, llama_cpp, orchestify_nb
+import anthropic, ipywidgets, jupyterlab, llama_cpp, openai, orchestify_nb
 from orchestify_nb.providers.local import LocalProvider
 response = asyncio.run(LocalProvider().complete("The capital of France is", max_tokens=4))
 print(orchestify_nb.__file__)

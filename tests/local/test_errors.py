@@ -118,3 +118,33 @@ def test_provider_reports_its_model_file_and_capabilities(provider: LocalProvide
     assert provider.known_models() == ["gemma-3-270m-q4_k_m.gguf"]
     assert provider.default_model == "gemma-3-270m-q4_k_m.gguf"
     assert not provider.supports_tools() and not provider.supports_thinking()
+
+
+async def test_an_image_is_refused_naming_the_local_model_and_nothing_runs(
+    provider: LocalProvider, isolated_ledger: Ledger
+) -> None:
+    from orchestify_nb.errors import UnsupportedContentError
+    from orchestify_nb.providers.content import ImagePart
+    from orchestify_nb.providers.types import LLMMessage
+    from tests.media_samples import png_bytes
+
+    chart = LLMMessage("user", ["What does this show?", ImagePart(png_bytes(), name="fig")])
+
+    with pytest.raises(UnsupportedContentError) as caught:
+        await provider.complete([chart])
+
+    message = str(caught.value)
+    assert "cannot read images" in message and "(fig)" in message
+    assert f"model {provider.file_name!r}" in message
+    assert isolated_ledger.records() == []  # refused before a call: nothing to record
+
+
+def test_a_pdf_reaches_the_local_model_as_its_text(provider: LocalProvider) -> None:
+    from orchestify_nb.providers.content import DocumentPart
+    from orchestify_nb.providers.types import LLMMessage
+    from tests.media_samples import minimal_pdf
+
+    report = DocumentPart(minimal_pdf("Revenue rose"), name="report.pdf", text="Revenue rose")
+    request = provider.build_request([LLMMessage("user", ["Summarise: ", report])])
+
+    assert request.messages[0].content == "Summarise: Document report.pdf:\nRevenue rose"

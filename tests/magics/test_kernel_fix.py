@@ -46,3 +46,22 @@ def test_explain_describes_an_object_and_the_line_is_not_expanded_by_ipython(
     emulator.enqueue(Reply(text="ok"))
     kernel_notebook.run("%%llm provider=gpt system={grid}\nHi")
     assert emulator.requests[-1].body["messages"][0]["content"] == "{grid}"
+
+
+def test_fix_as_a_cell_takes_the_question_from_its_body_and_options_from_its_line(
+    kernel_notebook: KernelNotebook, emulator: LLMEmulator
+) -> None:
+    kernel_notebook.run('prices = {"apple": 1.2}\ntotal = prices["pear"]')
+    emulator.reset()
+    emulator.enqueue(Reply(text=f"Use get.\n\n```python\n{FIXED}\n```"))
+
+    kernel_notebook.run("%%llm fix provider=gpt max_tokens=300\nShould a missing fruit cost 0?")
+
+    (request,) = emulator.requests
+    assert request.api == "openai" and request.body["max_tokens"] == 300
+    sent = json.dumps(request.body["messages"])
+    assert "KeyError: 'pear'" in sent and 'total = prices[\\"pear\\"]' in sent
+    assert "The user asks: Should a missing fruit cost 0?" in sent
+    assert {"source": "set_next_input", "text": FIXED, "replace": False} in kernel_notebook.replies[
+        -1
+    ]["payload"]

@@ -156,8 +156,11 @@ def test_a_row_the_database_refuses_is_set_aside_and_the_others_are_stored(
         rejected = [row.values[0] for row in ledger._store.rejected]
     assert stored == [record.id for record in good]
     assert rejected == [bad.id]
-    assert [r.levelno for r in caplog.records] == [logging.WARNING]
-    assert bad.id in caplog.records[0].getMessage()
+    warned = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warned) == 1 and bad.id in warned[0].getMessage()
+    # psycopg's own echo of the refusal (when it ends executemany's pipeline) is only DEBUG
+    logging.getLogger("psycopg").warning("error ignored terminating %r: %s", "pipe", "aborted")
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == warned
 
 
 def test_a_path_or_sqlite_url_keeps_the_file_ledger(tmp_path: Path) -> None:
