@@ -199,8 +199,8 @@ def _batch_job_mode(
     from orchestify_nb.batch.jobs.frame import choose_mode, submit_frame
     from orchestify_nb.batch.providers import resolve_provider
 
-    provider_type = resolve_provider(kwargs.get("provider")).provider_type
-    chosen, why = choose_mode(mode, provider_type, len(frame))
+    provider = resolve_provider(kwargs.get("provider"))
+    chosen, why = choose_mode(mode, provider, kwargs.get("model"), len(frame))
     if chosen == "realtime":
         print(f"mode={mode!r}: realtime, because {why}.")
         return False

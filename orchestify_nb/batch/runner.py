@@ -186,7 +186,7 @@ def prepare_batch(
     chosen = resolve_provider(provider)
     prompt_list = list(prompts)
     if mode != "realtime":
-        realtime_only(mode, chosen.provider_type, len(prompt_list))
+        realtime_only(mode, chosen, model, len(prompt_list))
     previous = _previous_result(resume, prompt_list)
     rows = [_carry_over(index, prompt, previous) for index, prompt in enumerate(prompt_list)]
     to_send = [row for row in rows if row.status == "pending"]

@@ -173,16 +173,20 @@ def test_dataframe_rows_submitted_in_batch_mode_are_collected_into_their_columns
 
 
 def test_auto_mode_stays_realtime_for_a_small_frame_and_says_why() -> None:
+    from orchestify_nb import ClaudeProvider, LiteLLMProvider, LocalProvider, OpenAIProvider
     from orchestify_nb.batch.jobs.frame import AUTO_BATCH_ROWS, choose_mode
 
-    assert choose_mode("auto", "anthropic", 10)[0] == "realtime"
-    assert choose_mode("auto", "openai", AUTO_BATCH_ROWS)[0] == "batch"
-    assert choose_mode("auto", "local", 10**6) == (
+    assert choose_mode("auto", ClaudeProvider(api_key="k"), None, 10)[0] == "realtime"
+    assert choose_mode("auto", OpenAIProvider(api_key="k"), None, AUTO_BATCH_ROWS)[0] == "batch"
+    assert choose_mode("auto", LocalProvider(), None, 10**6) == (
         "realtime",
         "the 'local' provider has no batch API",
     )
-    with pytest.raises(BatchJobError, match="no batch mode"):
-        choose_mode("batch", "litellm", 10)
+    litellm = LiteLLMProvider(default_model="anthropic/claude-haiku-4-5")
+    assert choose_mode("auto", litellm, None, AUTO_BATCH_ROWS)[0] == "batch"
+    assert choose_mode("auto", litellm, "gpt-4o", AUTO_BATCH_ROWS)[0] == "batch"  # by its map
+    with pytest.raises(BatchJobError, match="'ollama/llama3' has no batch API here"):
+        choose_mode("batch", litellm, "ollama/llama3", 10)
 
 
 def test_collected_frame_and_usage_report_show_the_batch_cost_and_the_saving(
@@ -255,3 +259,31 @@ def test_a_resubmitted_job_fills_only_the_rows_that_failed_in_the_first_jobs_fra
     frame.llm.collect(again, out="said")
     assert list(frame["said"]) == ["Say a", "Say b", "Say c", "Say d", "Say e"]
     assert list(frame["said_tokens_output"])[2] == 2
+
+
+@pytest.mark.parametrize("api", ["anthropic", "openai"])
+def test_a_litellm_provider_sends_its_anthropic_and_openai_routes_as_batch_jobs(
+    api: BatchApi, llm_emulator: LLMEmulator, tmp_path: Path
+) -> None:
+    import pandas as pd
+
+    from orchestify_nb import LiteLLMProvider
+
+    model = "claude-haiku-4-5" if api == "anthropic" else "gpt-4o-mini"
+    provider = LiteLLMProvider(
+        api_key="sk-litellm-test",
+        base_url=_base_url(llm_emulator, api),
+        default_model=f"{api}/{model}",
+    )
+    frame = pd.DataFrame({"q": ["red", "green"]})
+    ledger = str(tmp_path / "l.db")
+
+    frame.llm.complete("Say {q}", provider=provider, mode="batch", ledger=ledger)
+
+    (part,) = llm_emulator.batches.jobs()
+    sent = llm_emulator.batches.requests(part)
+    assert [body["model"] for _, body in sent] == [model, model]  # as that API names it
+    llm_emulator.batches.finish()
+    frame.llm.collect(batch.job(part, ledger=ledger))
+    assert list(frame["answer"]) == ["Say red", "Say green"]
+    assert list(frame["answer_status"]) == ["succeeded", "succeeded"]

@@ -65,7 +65,7 @@ def _provider_key(api: str, base_url: str | None, provider_id: str | None) -> Se
     if provider_id not in registry:
         return None
     provider = registry.get(provider_id)
-    if provider.provider_type != api or provider.base_url != base_url:
+    if provider.provider_type not in (api, "litellm") or provider.base_url != base_url:
         return None  # the config changed since: that provider is not where the job is
     plain = provider._plain_api_key()
     return SecretStr(plain) if plain else None

@@ -10,12 +10,13 @@ answers are hours away); ``collect`` fills ``<out>``, ``<out>_status``, ``<out>_
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from orchestify_nb.batch.budget import refuse_over_budget
 from orchestify_nb.batch.estimate import estimate_batch
 from orchestify_nb.batch.jobs.job import BatchJob, BatchJobError, job, submit
-from orchestify_nb.batch.jobs.plan import BatchApi
+from orchestify_nb.batch.jobs.routes import batch_route, no_batch_mode
 from orchestify_nb.batch.jobs.typed import fill_typed_columns, schema_fields
 from orchestify_nb.batch.providers import resolve_provider
 from orchestify_nb.providers.structured import output_schema_of
@@ -23,10 +24,11 @@ from orchestify_nb.providers.structured import output_schema_of
 if TYPE_CHECKING:
     import pandas as pd
 
+    from orchestify_nb.providers.base import LLMProvider
+
 #: ``mode="auto"`` sends a job this large or larger as a batch (below it, realtime is quick and
 #: the saving small; above it, half price is worth the wait of up to 24 hours).
 AUTO_BATCH_ROWS = 1000
-_BATCH_APIS = ("anthropic", "openai")
 #: ``df.llm.complete`` arguments that only pace or show a realtime run: a job has no use for them.
 _REALTIME_ONLY = frozenset({"concurrency", "rpm", "tpm", "progress", "description", "cache"})
 #: The schema each typed job of this kernel was submitted with (a type cannot be stored in the
@@ -46,20 +48,22 @@ _OUTCOME_COLUMNS: dict[str, tuple[str, str | None]] = {
 }
 
 
-def choose_mode(mode: str, provider_type: str, rows: int) -> tuple[str, str]:
-    """``(realtime|batch, why)`` for a requested ``mode``."""
+def choose_mode(mode: str, provider: LLMProvider, model: str | None, rows: int) -> tuple[str, str]:
+    """``(realtime|batch, why)`` for a requested ``mode`` (``model``: the provider's default
+    when ``None``)."""
     if mode not in ("realtime", "batch", "auto"):
         raise BatchJobError(f"mode={mode!r} is not one of 'realtime', 'batch' or 'auto'.")
-    has_batch = provider_type in _BATCH_APIS
+    name = model or provider.default_model or ""
+    has_batch = batch_route(provider, name) is not None
     if mode == "batch" and not has_batch:
         raise BatchJobError(
-            f"the {provider_type!r} provider has no batch mode (provider batch jobs exist for "
-            "anthropic and openai providers); use mode='realtime' or mode='auto'."
+            f"{no_batch_mode(provider, name)}, so it has no batch mode; use mode='realtime' "
+            "or mode='auto'."
         )
     if mode != "auto":
         return mode, f"mode={mode!r} was asked for"
     if not has_batch:
-        return "realtime", f"the {provider_type!r} provider has no batch API"
+        return "realtime", no_batch_mode(provider, name)
     if rows < AUTO_BATCH_ROWS:
         return "realtime", f"{rows} rows is below the batch threshold of {AUTO_BATCH_ROWS}"
     return "batch", f"{rows} rows >= {AUTO_BATCH_ROWS}: half price, results within 24 hours"
@@ -69,11 +73,11 @@ class BatchModeUnsupportedError(BatchJobError):
     """``mode="batch"`` asked of a function that cannot run as a provider batch job yet."""
 
 
-def realtime_only(mode: str, provider_type: str, rows: int) -> None:
+def realtime_only(mode: str, provider: LLMProvider, model: str | None, rows: int) -> None:
     """``mode=`` for ``run_batch`` and ``compare``, which run realtime only for now: ``batch``
     raises ``BatchModeUnsupportedError``, ``auto`` runs realtime and says so when it would
     have picked batch."""
-    chosen, why = choose_mode(mode, provider_type, rows)
+    chosen, why = choose_mode(mode, provider, model, rows)
     if mode == "batch":
         raise BatchModeUnsupportedError(
             "run_batch and compare have no mode='batch' yet: submit the prompts as a job with "
@@ -92,14 +96,25 @@ def submit_frame(
     kwargs: dict[str, Any],
     schema: Any = None,
 ) -> BatchJob:
-    """Submit ``prompts`` (one per row of ``frame``) and mark the rows submitted; with a
-    ``schema``, every request asks for it (see ``jobs.typed``). The estimate, at the batch
-    rate, is shown first, and a job a budget cannot pay for is refused as in realtime."""
+    """Submit ``prompts`` (one per row of ``frame``) and mark the rows submitted (see
+    ``submit_prompts``)."""
+    the_job = submit_prompts(prompts, kwargs=kwargs, schema=schema)
+    frame[f"{out}_status"] = "submitted"
+    frame[f"{out}_batch_job"] = the_job.id
+    return the_job
+
+
+def submit_prompts(prompts: list[str], *, kwargs: dict[str, Any], schema: Any = None) -> BatchJob:
+    """Submit ``prompts`` as a job of the provider's batch API; with a ``schema``, every request
+    asks for it (see ``jobs.typed``). The estimate, at the batch rate, is shown first, and a
+    job a budget cannot pay for is refused as in realtime."""
     provider = resolve_provider(kwargs.pop("provider", None))
     model = kwargs.pop("model", None) or provider.default_model
     if not model:
         raise BatchJobError("a batch job needs a model: pass model= or set the provider's default.")
-    api = cast(BatchApi, provider.provider_type)
+    route = batch_route(provider, str(model))
+    if route is None:
+        raise BatchJobError(f"{no_batch_mode(provider, str(model))}; use mode='realtime'.")
     max_tokens, system = int(kwargs.pop("max_tokens", 1024)), kwargs.pop("system", None)
     ledger = kwargs.pop("ledger", None)
     unsupported = sorted(set(kwargs) - _REALTIME_ONLY)
@@ -122,12 +137,13 @@ def submit_frame(
         print(estimate.summary())
     extra, name = None, None
     if schema is not None and requests:
-        extra, name = schema_fields(api, requests[0]), output_schema_of(schema).name
+        asked = replace(requests[0], model=route.model)  # as the batch API names the model
+        extra, name = schema_fields(route.api, asked), output_schema_of(schema).name
     the_job = submit(
         prompts,
-        api=api,
-        model=str(model),
-        base_url=provider.base_url,
+        api=route.api,
+        model=route.model,
+        base_url=route.base_url,
         max_tokens=max_tokens,
         system=system,
         ledger=ledger,
@@ -139,8 +155,6 @@ def submit_frame(
     )
     if schema is not None:
         _SCHEMAS[the_job.id] = schema
-    frame[f"{out}_status"] = "submitted"
-    frame[f"{out}_batch_job"] = the_job.id
     return the_job
 
 
