@@ -78,8 +78,8 @@ def compare(models: Sequence[ModelSpec], prompts: Iterable[Prompt], **kwargs: An
 
     ``models`` items are ``(provider_id_or_instance, model)`` pairs (``model=None``: the
     provider's default) or a bare provider. Other keyword arguments are those of ``run_batch``
-    (``concurrency`` and ``rpm``/``tpm`` apply to each pair; ``mode="batch"`` raises
-    ``BatchModeUnsupportedError``, not here yet). Every call is tagged with one
+    (``concurrency`` and ``rpm``/``tpm`` apply to each pair; ``mode="batch"`` submits one
+    provider batch job per pair and waits for them all at once). Every call is tagged with one
     ``compare-...`` id (or ``tag=``) in the usage ledger. Runs from a notebook cell.
     """
     runs = _prepare_all(models, list(prompts), kwargs)

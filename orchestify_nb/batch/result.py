@@ -93,6 +93,8 @@ class BatchResult:
     estimate: BatchEstimate | None = None
     wall_time_s: float = 0.0
     interrupted: bool = False
+    #: With ``mode="batch"``: the provider batch job the rows went as (``batch.job(job_id)``).
+    job_id: str | None = None
 
     @property
     def answers(self) -> list[str | None]:

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from orchestify_nb.batch.budget import refuse_over_budget
 from orchestify_nb.batch.estimate import BatchEstimate, estimate_batch
-from orchestify_nb.batch.jobs.frame import realtime_only
+from orchestify_nb.batch.job_runs import JobSettings, job_settings, run_as_job
 from orchestify_nb.batch.limits import PacedLimiter
 from orchestify_nb.batch.progress import BatchProgress
 from orchestify_nb.batch.providers import resolve_provider
@@ -93,6 +93,8 @@ class BatchRun:
     progress: bool
     description: str | None
     cache: CacheMode | None = None
+    #: Set with ``mode="batch"``: the rows go as one provider batch job (``batch.job_runs``).
+    job: JobSettings | None = None
 
     async def run(self) -> BatchResult:
         """Send the rows; on cancel, keep the finished ones and mark the rest ``cancelled``."""
@@ -107,7 +109,13 @@ class BatchRun:
         started = time.perf_counter()
         try:
             with call_context(tag=result.batch_id):
-                await self._send_rows(bar)
+                if self.job is not None:
+                    bar.close()
+                    await run_as_job(
+                        self.provider, self.job, self.to_send, result, progress=self.progress
+                    )
+                else:
+                    await self._send_rows(bar)
         except BaseException:
             result.interrupted = True
             raise
@@ -169,7 +177,7 @@ def prepare_batch(
 
     Raises the provider's ``ModelNotSupportedError``/``UnsupportedOptionError`` for bad
     arguments, ``BatchInputError`` for a bad ``resume=``, ``BatchModeUnsupportedError`` for
-    ``mode="batch"`` (not here yet), and ``BudgetExceededError`` when the estimated cost would
+    what ``mode="batch"`` cannot carry, and ``BudgetExceededError`` when the estimated cost would
     break a configured budget.
     """
     global _last_result
@@ -185,15 +193,16 @@ def prepare_batch(
         )
     chosen = resolve_provider(provider)
     prompt_list = list(prompts)
-    if mode != "realtime":
-        realtime_only(mode, chosen, model, len(prompt_list))
+    job = None if mode == "realtime" else job_settings(mode, chosen, model, prompt_list, params)
+    if job is not None and resume:
+        raise BatchInputError("resume= re-sends realtime rows; a batch job has job.resubmit().")
     previous = _previous_result(resume, prompt_list)
     rows = [_carry_over(index, prompt, previous) for index, prompt in enumerate(prompt_list)]
     to_send = [row for row in rows if row.status == "pending"]
     requests = [chosen.build_request(row.prompt, model=model, **params) for row in to_send]
     declined = "cache_prompt" in params and not params["cache_prompt"]
     requests = share_prompt_prefix(requests, chosen.provider_type, declined=declined)
-    estimate = estimate_batch(chosen, requests)
+    estimate = estimate_batch(chosen, requests, batch=job is not None)
     refuse_over_budget(chosen, estimate)
     result = BatchResult(
         batch_id=tag or (previous.batch_id if previous else new_batch_id()),
@@ -215,6 +224,7 @@ def prepare_batch(
         progress=progress,
         description=description,
         cache=cache,
+        job=job,
     )
 
 
@@ -230,9 +240,10 @@ async def run_batch(prompts: Iterable[Prompt], **kwargs: Any) -> BatchResult:
     ``batch-...`` id), ``progress`` (show the estimate and a tqdm bar, default True),
     ``description`` (the bar's label), ``cache`` (the response cache's mode for every row:
     ``auto``, ``replay``, ``refresh`` or ``off``; see ``providers.caching``), ``mode``
-    (``"realtime"``; ``"auto"`` runs realtime too, and ``"batch"`` raises
-    ``BatchModeUnsupportedError``: provider batch jobs go through ``batch.jobs.submit`` or
-    ``df.llm.complete(mode="batch")``). Rows that start
+    (``"realtime"``; ``"batch"`` sends the text prompts as one provider batch job at half
+    price and waits for it, up to 24 hours, ``result.job_id`` naming it; ``"auto"`` does so
+    from 1,000 prompts where the provider has a batch API; see ``batch.job_runs``). Rows that
+    start
     with the same long text (a shared template) ask the provider's prompt cache for it
     (``batch.shared_prefix``; ``cache_prompt=False`` turns that off). Anything else
     (``system``, ``max_tokens``, ``temperature``, provider options) goes to every

@@ -1,6 +1,6 @@
 """``mode=`` beyond ``df.llm.complete``: typed extraction as a batch job (the schema asked for
-as in realtime, answers validated into typed columns), and ``run_batch``/``compare``, which
-refuse ``mode="batch"`` with a typed error instead of quietly running realtime."""
+as in realtime, answers validated into typed columns), and ``run_batch``/``compare`` as
+provider batch jobs they wait for (what a job cannot carry refused before anything is sent)."""
 
 from __future__ import annotations
 
@@ -74,17 +74,78 @@ def test_typed_extraction_as_a_batch_job_asks_for_the_schema_and_fills_typed_col
     assert fresh["age"].tolist()[::2] == [36, 36]
 
 
-def test_run_batch_and_compare_refuse_batch_mode_and_send_nothing(
+def test_run_batch_in_batch_mode_sends_one_job_and_fills_the_rows_at_the_batch_rate(
+    llm_emulator: LLMEmulator,
+) -> None:
+    llm_emulator.batches.duration_s = 0  # the job has ended by the first look
+    llm_emulator.batches.script("r1", "expired")
+
+    result = batch.run_batch_sync(
+        ["alpha", "beta", "alpha"], provider=make_claude(llm_emulator), mode="batch"
+    )
+
+    (job_id,) = llm_emulator.batches.jobs()
+    assert result.job_id == job_id and llm_emulator.requests == []  # no realtime call
+    assert [row.status for row in result.rows] == ["ok", "error", "ok"]
+    assert [row.content for row in result.rows] == ["alpha", None, "alpha"]
+    assert result.rows[1].error_type == "batch job: expired"
+    first = result.rows[0].response
+    assert first is not None and first.cost_usd is not None and first.saved_usd is not None
+    assert first.saved_usd == pytest.approx(first.cost_usd)  # half price: it saved as much
+    assert batch.job(job_id).state == "ended"
+
+
+def test_compare_in_batch_mode_sends_one_job_per_model_and_gives_the_tidy_table(
+    llm_emulator: LLMEmulator,
+) -> None:
+    llm_emulator.batches.duration_s = 0
+    models = [make_claude(llm_emulator), _provider(llm_emulator, "openai")]
+
+    table = batch.compare(models=models, prompts=["one", "two"], mode="batch", progress=False)
+
+    assert len(llm_emulator.batches.jobs()) == 2 and llm_emulator.requests == []
+    assert len(table) == 4 and (table["answer"] == table["prompt"]).all()  # the emulator echoes
+    assert sorted(table["provider"]) == ["claude_test"] * 2 + ["openai_test"] * 2
+    assert (table["cost_usd"] > 0).all()
+
+
+def test_what_a_batch_job_cannot_carry_is_refused_before_anything_is_sent(
     llm_emulator: LLMEmulator,
 ) -> None:
     provider = make_claude(llm_emulator)
-    with pytest.raises(BatchModeUnsupportedError, match="run_batch and compare"):
-        batch.run_batch_sync(["a"], provider=provider, mode="batch", progress=False)
-    with pytest.raises(BatchModeUnsupportedError):
-        batch.compare(models=[provider], prompts=["a"], mode="batch", progress=False)
+    conversation = [[{"role": "user", "content": "hi"}]]
+    with pytest.raises(BatchModeUnsupportedError, match="conversations"):
+        batch.run_batch_sync(conversation, provider=provider, mode="batch", progress=False)
+    with pytest.raises(BatchModeUnsupportedError, match="temperature: not carried"):
+        batch.run_batch_sync(["a"], provider=provider, mode="batch", temperature=0.1)
     with pytest.raises(BatchJobError, match="not one of"):
         batch.run_batch_sync(["a"], provider=provider, mode="cheap", progress=False)
     assert llm_emulator.requests == [] and llm_emulator.batches.jobs() == []
+
+
+async def test_cancelling_the_wait_leaves_the_job_running_and_names_it(
+    llm_emulator: LLMEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    task = asyncio.create_task(
+        batch.run_batch(["slow"], provider=make_claude(llm_emulator), mode="batch")
+    )
+    for _ in range(100):  # until the job is submitted (the submit runs in a thread)
+        if llm_emulator.batches.jobs():
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    (job_id,) = llm_emulator.batches.jobs()
+    result = batch.last_result()
+    assert result is not None and result.job_id == job_id and result.interrupted
+    assert [row.status for row in result.rows] == ["cancelled"]
+    assert f"batch job {job_id} keeps running at the provider" in capsys.readouterr().out
+    assert batch.job(job_id).state == "submitted"
 
 
 def test_auto_mode_runs_run_batch_realtime_for_a_few_prompts(llm_emulator: LLMEmulator) -> None:

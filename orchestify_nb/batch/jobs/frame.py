@@ -73,21 +73,6 @@ class BatchModeUnsupportedError(BatchJobError):
     """``mode="batch"`` asked of a function that cannot run as a provider batch job yet."""
 
 
-def realtime_only(mode: str, provider: LLMProvider, model: str | None, rows: int) -> None:
-    """``mode=`` for ``run_batch`` and ``compare``, which run realtime only for now: ``batch``
-    raises ``BatchModeUnsupportedError``, ``auto`` runs realtime and says so when it would
-    have picked batch."""
-    chosen, why = choose_mode(mode, provider, model, rows)
-    if mode == "batch":
-        raise BatchModeUnsupportedError(
-            "run_batch and compare have no mode='batch' yet: submit the prompts as a job with "
-            "orchestify_nb.batch.jobs.submit(prompts, api=..., model=...) or "
-            "df.llm.complete(..., mode='batch'), or use mode='realtime'."
-        )
-    if chosen == "batch":
-        print(f"mode='auto': realtime, as run_batch and compare have no batch mode yet ({why}).")
-
-
 def submit_frame(
     frame: pd.DataFrame,
     prompts: list[str],
