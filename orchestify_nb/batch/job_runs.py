@@ -92,6 +92,7 @@ async def run_as_job(
         pricing=provider.pricing_overrides,
         provider_id=provider.provider_id,
         api_key=provider._plain_api_key(),  # the key goes to the SDK client only
+        tag=result.batch_id,
     )
     result.job_id = job.id
     if progress:

@@ -185,3 +185,20 @@ def test_an_older_claude_batch_is_forced_to_the_answer_tool_and_its_input_fills_
     frame.llm.collect(out="p")
     assert list(frame["p_status"]) == ["succeeded"]
     assert (frame["name"].iloc[0], frame["age"].iloc[0]) == ("Ada", 36)
+
+
+def test_a_jobs_ledger_rows_carry_the_provider_id_and_the_tag_as_realtime_rows_do(
+    llm_emulator: LLMEmulator, tmp_path: Path
+) -> None:
+    from orchestify_nb.usage.ledger import Ledger
+
+    llm_emulator.batches.duration_s = 0
+    frame = pd.DataFrame({"q": ["a", "b"]})
+    frame.llm.complete("{q}", provider=make_claude(llm_emulator), mode="batch", tag="nightly")
+    frame.llm.collect()
+    result = batch.run_batch_sync(["c"], provider=make_claude(llm_emulator), mode="batch")
+
+    rows = Ledger(str(tmp_path / "ledger.sqlite3")).to_dataframe()
+    assert set(rows["provider_id"]) == {"claude_test"}
+    assert sorted(rows["tag"]) == sorted(["nightly", "nightly", result.batch_id])
+    assert set(rows["mode"]) == {"batch"}

@@ -63,6 +63,8 @@ def book(
     pricer: BatchPricer,
     provider_job_id: str,
     results: Mapping[str, RowResult],
+    provider_id: str | None = None,
+    tag: str | None = None,
 ) -> int:
     """Write one ``mode="batch"`` ledger row per request of a provider job, all in one
     transaction (``Ledger.record_many``), priced by ``pricer``; returns how many."""
@@ -75,7 +77,7 @@ def book(
         ok = result.status == "succeeded"
         records.append(
             UsageRecord(
-                provider_id=api,
+                provider_id=provider_id or api,
                 provider_type=api,
                 model_requested=model,
                 model=model,
@@ -91,6 +93,7 @@ def book(
                 batch_job_id=provider_job_id,
                 saved_usd=saved,
                 project=project,
+                tag=tag,
             )
         )
     ledger.record_many(records)

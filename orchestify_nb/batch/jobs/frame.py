@@ -101,7 +101,7 @@ def submit_prompts(prompts: list[str], *, kwargs: dict[str, Any], schema: Any = 
     if route is None:
         raise BatchJobError(f"{no_batch_mode(provider, str(model))}; use mode='realtime'.")
     max_tokens, system = int(kwargs.pop("max_tokens", 1024)), kwargs.pop("system", None)
-    ledger = kwargs.pop("ledger", None)
+    ledger, tag = kwargs.pop("ledger", None), kwargs.pop("tag", None)
     unsupported = sorted(set(kwargs) - _REALTIME_ONLY)
     if unsupported:
         again = " (job.resubmit() sends a job's failed rows again)" if "resume" in kwargs else ""
@@ -137,6 +137,7 @@ def submit_prompts(prompts: list[str], *, kwargs: dict[str, Any], schema: Any = 
         schema_name=name,
         provider_id=provider.provider_id,
         api_key=provider._plain_api_key(),  # the key goes to the SDK client only
+        tag=tag,
     )
     if schema is not None:
         _SCHEMAS[the_job.id] = schema

@@ -68,6 +68,7 @@ def submit(
     schema_name: str | None = None,
     provider_id: str | None = None,
     api_key: SecretStr | str | None = None,
+    tag: str | None = None,
 ) -> BatchJob:
     """Submit ``prompts`` (one per row) as provider batch jobs; identical prompts go once.
 
@@ -75,7 +76,8 @@ def submit(
     a later kernel books the same prices. ``extra`` goes into every request body (for typed
     answers, the fields asking for the schema named ``schema_name``; see ``jobs.typed``).
     The key is ``api_key``, else that of the session's provider ``provider_id``, else the API's
-    environment variable; only the provider id is kept with the job (see ``jobs.endpoint``)."""
+    environment variable; only the provider id is kept with the job (see ``jobs.endpoint``).
+    The requests' ledger rows carry that provider id and ``tag``, as realtime calls do."""
     if api not in ("anthropic", "openai"):
         raise BatchJobError(
             f"{api!r} has no batch mode: provider batch jobs exist for 'anthropic' and 'openai' "
@@ -106,6 +108,7 @@ def submit(
             "system": system,
             "extra": extra,
             "schema_name": schema_name,
+            "tag": tag,
         },
         "pricing": {name: asdict(price) for name, price in (pricing or {}).items()},
         "submitted_at_ns": time.time_ns(),
@@ -292,7 +295,14 @@ class BatchJob:
     ) -> None:
         ledger = Ledger(self._ledger_path)
         try:
-            book(ledger, pricer=pricer, provider_job_id=part, results=results)
+            book(
+                ledger,
+                pricer=pricer,
+                provider_job_id=part,
+                results=results,
+                provider_id=self._record.get("provider_id"),
+                tag=self._record["settings"].get("tag"),
+            )
             ledger.flush()
         finally:
             ledger.close()
