@@ -44,6 +44,8 @@ def provider_info(provider_id: str, provider: LLMProvider, is_default: bool) -> 
         ("tools", provider.supports_tools),
         ("thinking", provider.supports_thinking),
         ("code execution", provider.supports_code_execution),
+        ("images", provider.supports_images),
+        ("PDFs", provider.supports_documents),
     )
     key_present: bool | None = None
     if provider.provider_type != "local":

@@ -118,6 +118,7 @@ def test_provider_reports_its_model_file_and_capabilities(provider: LocalProvide
     assert provider.known_models() == ["gemma-3-270m-q4_k_m.gguf"]
     assert provider.default_model == "gemma-3-270m-q4_k_m.gguf"
     assert not provider.supports_tools() and not provider.supports_thinking()
+    assert not provider.supports_images() and not provider.supports_documents()
 
 
 async def test_an_image_is_refused_naming_the_local_model_and_nothing_runs(

@@ -154,7 +154,7 @@ def test_describe_rows_say_type_model_capabilities_and_whether_a_key_is_present(
         "id": "claude_main (default)",
         "type": "anthropic",
         "default model": "claude-sonnet-4-6",
-        "capabilities": "tools, thinking",
+        "capabilities": "tools, thinking, images, PDFs",
         "key": "yes",
         "base url": "-",
     }
