@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 from typing import Any, Protocol
 
 from orchestify_nb.providers._sdk import map_finish_reason
-from orchestify_nb.providers.content import chat_content
+from orchestify_nb.providers.content import ContentPart, TextPart, chat_content, media_parts
 from orchestify_nb.providers.requests import OptionProblem
 from orchestify_nb.providers.structured import asked_schema
 from orchestify_nb.providers.types import (
@@ -141,10 +141,18 @@ def to_chat_messages(
 
     With ``thinking_blocks`` (LiteLLM), an assistant turn's ``provider_blocks`` go back as the
     message's ``thinking_blocks`` field, which LiteLLM puts first in the Anthropic turn; the
-    OpenAI API has no such field, so ``OpenAIProvider`` never sends them."""
+    OpenAI API has no such field, so ``OpenAIProvider`` never sends them.
+
+    A ``tool`` message holds text only: images a tool returned follow the run of tool messages
+    in one user message (a user turn between them would break the tool calls' sequence)."""
     turns: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
+    returned: list[ContentPart] = []  # images of the current run of tool results
     for message in messages:
+        if message.role != "tool" and returned:
+            turns.append(_returned_images(returned))
+            returned = []
         if message.role == "tool":
+            returned.extend(media_parts(message.content))
             turns.append(
                 {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.text}
             )
@@ -170,7 +178,16 @@ def to_chat_messages(
             turns.append({"role": message.role, "content": chat_content(message.content)})
         if thinking_blocks and message.provider_blocks:
             turns[-1]["thinking_blocks"] = list(message.provider_blocks)
+    if returned:
+        turns.append(_returned_images(returned))
     return turns
+
+
+def _returned_images(parts: list[ContentPart]) -> dict[str, Any]:
+    """The user message carrying what the tool calls above returned besides text."""
+    names = ", ".join(part.name for part in parts if not isinstance(part, TextPart))
+    shown = (TextPart(f"What the tool calls above returned besides text ({names}):"), *parts)
+    return {"role": "user", "content": chat_content(shown)}
 
 
 def fold_chat_usage(progress: StreamProgress, usage: Any) -> None:

@@ -152,6 +152,19 @@ def text_of(content: Content) -> str:
     return "".join(part.text for part in content if isinstance(part, TextPart))
 
 
+def shown_text(content: Content) -> str:
+    """``content``'s text, with each image or document named in brackets: for displays and
+    logs, which show what was sent without the bytes."""
+    if isinstance(content, str):
+        return content
+    return "".join(
+        part.text
+        if isinstance(part, TextPart)
+        else f"[{'image' if isinstance(part, ImagePart) else 'document'} {part.name}]"
+        for part in content
+    )
+
+
 def media_parts(content: Content) -> list[MediaPart]:
     """The images and documents in ``content``."""
     if isinstance(content, str):

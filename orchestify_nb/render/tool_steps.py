@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from orchestify_nb.providers.content import shown_text
+
 if TYPE_CHECKING:
     from IPython.display import DisplayHandle
 
@@ -56,7 +58,7 @@ class ToolStepsView:
                 _Line(event.step, event.tool_name, json.dumps(call.arguments, ensure_ascii=False)),
             )
             if event.result is not None:
-                line.status, line.output = event.result.status, event.result.output
+                line.status, line.output = event.result.status, shown_text(event.result.output)
                 line.duration_s = event.result.duration_s
             if not self.live:
                 return

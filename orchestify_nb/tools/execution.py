@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from typing import Literal
 
 from orchestify_nb.errors import MCPServerError
+from orchestify_nb.providers.content import Content
 from orchestify_nb.providers.types import ToolCall
 from orchestify_nb.tools.functions import Tool, ToolArgumentsError
 from orchestify_nb.tools.run import ToolEvent, ToolResult
@@ -48,6 +49,7 @@ async def _approved(approve: Approval, call: ToolCall) -> bool:
 
 async def _run_one(tool: Tool | None, call: ToolCall, known: Sequence[str]) -> ToolResult:
     started = time.perf_counter()
+    output: Content
     if tool is None:
         status, output = (
             "error",

@@ -19,6 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
 from orchestify_nb.errors import ToolDefinitionError
+from orchestify_nb.providers.content import (
+    Content,
+    DocumentPart,
+    ImagePart,
+    TextPart,
+    normalize_content,
+)
 from orchestify_nb.providers.types import ToolSpec
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,14 +45,15 @@ class Tool:
 
     ``name`` is what users write (``get_weather``, ``docs.search`` for an MCP server's tool);
     ``wire_name`` is what the API sees (dots are not allowed there). ``call`` validates the
-    arguments, runs the tool and returns the result as text; it raises ``ToolArgumentsError``
-    for arguments that do not fit, and whatever the tool raises.
+    arguments, runs the tool and returns the result as text, or content parts for an image
+    (``result_content``); it raises ``ToolArgumentsError`` for arguments that do not fit, and
+    whatever the tool raises.
     """
 
     name: str
     description: str
     parameters: dict[str, Any]
-    call: Callable[[dict[str, Any]], Awaitable[str]] = field(repr=False, compare=False)
+    call: Callable[[dict[str, Any]], Awaitable[Content]] = field(repr=False, compare=False)
     wire_name: str = ""
 
     def __post_init__(self) -> None:
@@ -162,7 +170,7 @@ def _argument_validator(function: Callable[..., Any], function_name: str) -> _Ar
 
 async def _run_function(
     function: Callable[..., Any], validate: _ArgumentValidator, arguments: dict[str, Any]
-) -> str:
+) -> Content:
     """Validate, then run: a coroutine function on this loop, a plain one in a thread (so the
     calls of one turn run side by side and the loop stays responsive)."""
     keywords = validate.keyword_arguments(arguments)
@@ -172,6 +180,28 @@ async def _run_function(
         result = await asyncio.to_thread(function, **keywords)
         if inspect.isawaitable(result):
             result = await result
+    return result_content(result)
+
+
+def result_content(result: Any) -> Content:
+    """What a tool returned, as the model reads it: an image (a matplotlib figure, a PIL
+    image, an ``ImagePart``) or a list of strings and parts as content parts, rendered as
+    ``@{name}`` renders them; anything else as text (``result_text``)."""
+    if isinstance(result, TextPart | ImagePart | DocumentPart):
+        return normalize_content([result])
+    if (
+        isinstance(result, list | tuple)
+        and all(isinstance(item, str | TextPart | ImagePart | DocumentPart) for item in result)
+        and any(isinstance(item, ImagePart | DocumentPart) for item in result)
+    ):
+        return normalize_content(result)
+    module = type(result).__module__.split(".", 1)[0]
+    if module in ("matplotlib", "PIL"):
+        from orchestify_nb.context import render
+
+        shown = render(result)
+        if shown.parts:
+            return shown.parts
     return result_text(result)
 
 

@@ -25,6 +25,13 @@ from functools import partial
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from orchestify_nb.errors import ConfigError, MCPServerError, redact
+from orchestify_nb.providers.content import (
+    IMAGE_TYPES,
+    Content,
+    ImagePart,
+    normalize_content,
+    text_of,
+)
 from orchestify_nb.tools.functions import Tool
 
 if TYPE_CHECKING:
@@ -157,9 +164,10 @@ class MCPConnection:
             self._stderr = None
 
     # -- calls (host loop) -------------------------------------------------------------------
-    async def call(self, tool_name: str, arguments: dict[str, Any]) -> str:
-        """Call one tool and return its text; ``MCPToolError`` when the tool reports an
-        error, ``MCPServerError`` when the server fails."""
+    async def call(self, tool_name: str, arguments: dict[str, Any]) -> Content:
+        """Call one tool and return what it gave (text, or parts with its images);
+        ``MCPToolError`` when the tool reports an error, ``MCPServerError`` when the server
+        fails."""
         await self.listed_tools()
         session = self._session
         try:
@@ -181,10 +189,10 @@ class MCPConnection:
             failure = self._failure(f"stopped during a call to {tool_name}", error)
             await self.stop()
             raise failure from None
-        text = result_text(result)
+        content = result_content(result, f"{self.name}.{tool_name}")
         if getattr(result, "is_error", False):
-            raise MCPToolError(text)
-        return text
+            raise MCPToolError(text_of(content))
+        return content
 
     def _failure(self, what: str, error: BaseException | None) -> MCPServerError:
         """The one error for a broken server: which one, what happened, what it said, secrets
@@ -228,17 +236,41 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def result_text(result: Any) -> str:
-    """A ``CallToolResult`` as the text the model reads: its text parts, else its structured
-    content as JSON, else a note of what kinds of content came back."""
-    parts = [part.text for part in result.content or [] if getattr(part, "type", "") == "text"]
-    if parts:
-        return "\n".join(parts)
+def result_content(result: Any, tool: str) -> Content:
+    """A ``CallToolResult`` as the model reads it: its text parts, and its images as image
+    parts (a screenshot, a chart); with neither, its structured content as JSON, else a note
+    of what kinds of content came back."""
+    texts = [part.text for part in result.content or [] if getattr(part, "type", "") == "text"]
+    images = [_image(part, tool) for part in result.content or [] if _is_image(part)]
+    if images:
+        return normalize_content(["\n".join(texts), *images])
+    if texts:
+        return "\n".join(texts)
     structured = getattr(result, "structured_content", None)
     if structured is not None:
         return json.dumps(structured, ensure_ascii=False, default=str)
     kinds = sorted({getattr(part, "type", "?") for part in result.content or []})
     return f"(the tool returned {', '.join(kinds)} content)" if kinds else "(no content)"
+
+
+def _is_image(part: Any) -> bool:
+    """An MCP image content of a type the model APIs take (PNG, JPEG, GIF, WebP)."""
+    return getattr(part, "type", "") == "image" and part.mime_type in IMAGE_TYPES.values()
+
+
+def _image(part: Any, tool: str) -> ImagePart:
+    """An MCP image content (base64 ``data``) as an image part, its size read when PIL can."""
+    import base64
+    import io
+
+    data = base64.b64decode(part.data)
+    size: tuple[int | None, int | None] = (None, None)
+    with contextlib.suppress(Exception):  # unreadable: counted at the most an image costs
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as opened:
+            size = opened.size
+    return ImagePart(data, part.mime_type, f"{tool} image", *size)
 
 
 def _parameters(schema: dict[str, Any] | None) -> dict[str, Any]:
@@ -315,7 +347,7 @@ class MCPServers:
 
 
 def _as_tool(connection: MCPConnection, listed: Any) -> Tool:
-    async def call(name: str, arguments: dict[str, Any]) -> str:
+    async def call(name: str, arguments: dict[str, Any]) -> Content:
         return await _host.run(connection.call(name, arguments))
 
     return Tool(

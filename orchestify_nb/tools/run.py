@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from orchestify_nb.providers.content import Content
 from orchestify_nb.providers.types import LLMMessage, LLMResponse, ToolCall
 from orchestify_nb.tokens import TokenCounts
 
@@ -17,12 +18,13 @@ ToolEventType = Literal["call_started", "call_finished", "run_finished"]
 @dataclass(frozen=True, slots=True)
 class ToolResult:
     """One tool call and what came of it: ``output`` is exactly what the model was sent
-    (the result, the error, or that the call was denied)."""
+    (the result, the error, or that the call was denied): text, or content parts when the
+    tool returned images (an MCP server's image content, a figure)."""
 
     call: ToolCall
     tool_name: str
     status: CallStatus
-    output: str
+    output: Content
     duration_s: float = 0.0
 
     @property

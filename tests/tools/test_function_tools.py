@@ -96,3 +96,16 @@ def test_functions_that_cannot_be_tools_are_refused_with_the_reason() -> None:
         as_tool(tool(name="has space")(search_docs))
     with pytest.raises(ToolDefinitionError, match="is not a tool"):
         as_tool("search_docs")  # type: ignore[arg-type]
+
+
+def test_a_tool_returning_a_figure_or_image_parts_gives_the_model_an_image() -> None:
+    from orchestify_nb.providers.content import ImagePart, TextPart
+    from orchestify_nb.tools.functions import result_content
+    from tests.media_samples import figure
+
+    (drawn,) = result_content(figure(3.0, 2.0))
+    assert isinstance(drawn, ImagePart) and drawn.data.startswith(b"\x89PNG")
+    assert (drawn.width, drawn.height) == (300, 200)
+    image = ImagePart(drawn.data, name="chart")
+    assert result_content(["Views:", image]) == (TextPart("Views:"), image)
+    assert result_content([1, 2, 3]) == "[1, 2, 3]"  # other values stay JSON text

@@ -18,11 +18,14 @@ from orchestify_nb.config import load_config
 from orchestify_nb.config.models import MCPServerConfig
 from orchestify_nb.errors import ConfigError, MCPServerError
 from orchestify_nb.providers.base import LLMProvider
+from orchestify_nb.providers.content import TextPart
 from orchestify_nb.providers.types import ToolCall
 from orchestify_nb.session import build_session, get_session, mcp_tools, set_session
 from orchestify_nb.testing import LLMEmulator, Reply
-from orchestify_nb.tools import MCPServers
+from orchestify_nb.testing.media import media_of
+from orchestify_nb.tools import MCPServers, ToolRun
 from orchestify_nb.usage.ledger import Ledger
+from tests.providers.conftest import Backend
 
 SERVER = str(Path(__file__).with_name("mcp_docs_server.py"))
 TOKEN = "docs-token-5f0c2a9e77b14d3c"
@@ -46,7 +49,7 @@ async def test_a_servers_tools_are_offered_as_server_dot_tool_with_their_schemas
 ) -> None:
     tools = {tool.name: tool for tool in await servers.tools("docs")}
 
-    assert set(tools) == {"docs.search", "docs.page_count", "docs.crash"}
+    assert set(tools) == {"docs.search", "docs.page_count", "docs.chart", "docs.crash"}
     search = tools["docs.search"]
     assert search.wire_name == "docs__search"
     assert search.description == "Search the product documentation."
@@ -57,19 +60,60 @@ async def test_a_servers_tools_are_offered_as_server_dot_tool_with_their_schemas
     )
 
 
+async def one_tool_call(
+    provider: LLMProvider,
+    emulator: LLMEmulator,
+    servers: MCPServers,
+    tool: str,
+    arguments: dict[str, Any],
+    answer: str,
+) -> ToolRun:
+    """A loop where the model calls ``tool`` once with ``arguments``, then says ``answer``."""
+    called = await servers.tool(tool)
+    call = ToolCall(id="call_1", name=called.wire_name, arguments=arguments)
+    emulator.enqueue(Reply(tool_calls=[call]), Reply(text=answer))
+    run: ToolRun = await provider.run_tools("Go.", tools=[called])
+    return run
+
+
 async def test_a_tool_loop_calls_an_mcp_tool_and_sends_its_result_back(
     provider: LLMProvider, llm_emulator: LLMEmulator, servers: MCPServers
 ) -> None:
-    search = await servers.tool("docs.search")
-    call = ToolCall(id="call_1", name="docs__search", arguments={"query": "proxy"})
-    llm_emulator.enqueue(Reply(tool_calls=[call]), Reply(text="Three pages cover it."))
-
-    run = await provider.run_tools("Where are proxies documented?", tools=[search])
+    run = await one_tool_call(
+        provider, llm_emulator, servers, "docs.search", {"query": "proxy"}, "Three pages cover it."
+    )
 
     assert run.content == "Three pages cover it."
     (result,) = run.tool_results
     assert (result.tool_name, result.status) == ("docs.search", "ok")
     assert "3 pages mention proxy" in str(llm_emulator.requests[-1].body["messages"])
+
+
+async def test_an_image_a_tool_returns_reaches_the_model_in_each_apis_shape(
+    provider: LLMProvider, llm_emulator: LLMEmulator, backend: Backend, servers: MCPServers
+) -> None:
+    run = await one_tool_call(
+        provider, llm_emulator, servers, "docs.chart", {"title": "views"}, "A blank chart."
+    )
+
+    assert run.content == "A blank chart."
+    (result,) = run.tool_results
+    assert isinstance(result.output, tuple) and result.output[0] == TextPart("Chart: views")
+    body = llm_emulator.requests[-1].body
+    ((media_type, png),) = media_of(body)
+    assert media_type == "image/png" and png.startswith(b"\x89PNG")
+    if backend.name == "claude":  # the image inside the tool result
+        (tool_result,) = body["messages"][-1]["content"]
+        assert tool_result["type"] == "tool_result"
+        assert [block["type"] for block in tool_result["content"]] == ["text", "image"]
+    elif backend.speaks_anthropic:  # LiteLLM joins the tool result and the images' turn
+        blocks = [block["type"] for block in body["messages"][-1]["content"]]
+        assert blocks[0] == "tool_result" and "image" in blocks
+    else:  # a tool message is text only: the image follows it in a user message
+        tool_message, images = body["messages"][-2:]
+        assert tool_message == {"role": "tool", "tool_call_id": "call_1", "content": "Chart: views"}
+        assert images["role"] == "user"
+        assert [part["type"] for part in images["content"]] == ["text", "image_url"]
 
 
 async def test_a_tool_error_reported_by_the_server_goes_back_to_the_model(
@@ -175,6 +219,7 @@ def test_mcp_tools_picks_a_whole_server_or_one_tool_and_the_session_stops_them(
         set_session(None)  # the replaced session closes its servers
 
     assert sorted(tool.name for tool in everything) == [
+        "docs.chart",
         "docs.crash",
         "docs.page_count",
         "docs.search",
