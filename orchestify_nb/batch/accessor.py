@@ -114,13 +114,22 @@ class LLMAccessor:
         _run_filling(batch, lambda result: write_result(self._frame, out, positions, result))
         return self._frame
 
-    def collect(self, job: Any = None, *, out: str = "answer", schema: Any = None) -> pd.DataFrame:
-        """Fill ``out`` columns from a provider batch job (a ``BatchJob`` or its id); a job
-        from ``extract(mode="batch")`` also fills the schema's typed columns (pass ``schema=``
-        when collecting in another kernel than the one that submitted it)."""
+    def collect(
+        self,
+        job: Any = None,
+        *,
+        out: str = "answer",
+        schema: Any = None,
+        ledger: str | None = None,
+    ) -> pd.DataFrame:
+        """Fill ``out`` columns from a provider batch job (a ``BatchJob`` or its id; default
+        the one in ``<out>_batch_job``, looked up in ``ledger``, the default ledger unless the
+        job was submitted with another); a job from ``extract(mode="batch")`` also fills the
+        schema's typed columns (pass ``schema=`` when collecting in another kernel than the
+        one that submitted it)."""
         from orchestify_nb.batch.jobs.frame import collect_frame
 
-        return collect_frame(self._frame, job, out=out, schema=schema)
+        return collect_frame(self._frame, job, out=out, schema=schema, ledger=ledger)
 
     def extract(
         self,

@@ -284,6 +284,6 @@ def test_a_litellm_provider_sends_its_anthropic_and_openai_routes_as_batch_jobs(
     sent = llm_emulator.batches.requests(part)
     assert [body["model"] for _, body in sent] == [model, model]  # as that API names it
     llm_emulator.batches.finish()
-    frame.llm.collect(batch.job(part, ledger=ledger))
+    frame.llm.collect(ledger=ledger)  # the job id from the frame, the job from that ledger
     assert list(frame["answer"]) == ["Say red", "Say green"]
     assert list(frame["answer_status"]) == ["succeeded", "succeeded"]

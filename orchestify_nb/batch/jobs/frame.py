@@ -145,7 +145,12 @@ def submit_prompts(prompts: list[str], *, kwargs: dict[str, Any], schema: Any = 
 
 
 def collect_frame(
-    frame: pd.DataFrame, which: BatchJob | str | None, *, out: str, schema: Any = None
+    frame: pd.DataFrame,
+    which: BatchJob | str | None,
+    *,
+    out: str,
+    schema: Any = None,
+    ledger: str | None = None,
 ) -> pd.DataFrame:
     """Fill ``out`` columns from a finished job (default: the job id in ``<out>_batch_job``);
     a job of typed answers also fills the schema's columns (``schema=`` needed in a kernel
@@ -157,7 +162,7 @@ def collect_frame(
                 f"no {column!r} column: pass the job (or its id) to df.llm.collect(job, out=...)."
             )
         which = str(frame[column].iloc[0])
-    the_job = job(which) if isinstance(which, str) else which
+    the_job = job(which, ledger=ledger) if isinstance(which, str) else which
     schema = schema if schema is not None else _SCHEMAS.get(the_job.id)
     if schema is None and the_job.schema_name is not None:
         raise BatchJobError(

@@ -125,7 +125,8 @@ def job(job_id: str, *, ledger: str | None = None) -> BatchJob:
     if record is None:
         raise BatchJobError(
             f"No batch job {job_id!r} in the ledger {path}: check the id with `%llm jobs` "
-            "(or pass ledger= the file the job was submitted with)."
+            "(or pass ledger= the file the job was submitted with, e.g. "
+            "df.llm.collect(ledger=...))."
         )
     return BatchJob(record, path)
 
