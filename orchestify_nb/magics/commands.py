@@ -159,9 +159,11 @@ def _history(context: CommandContext, args: list[str]) -> Any:
         )
     from IPython.display import display
 
+    from orchestify_nb.providers.content import shown_text
+
     show: Any = display
-    text = "\n\n".join(f"**{turn.role}**: {turn.text}" for turn in chats[name])
-    plain = "\n\n".join(f"{turn.role}: {turn.text}" for turn in chats[name])
+    text = "\n\n".join(f"**{turn.role}**: {shown_text(turn.content)}" for turn in chats[name])
+    plain = "\n\n".join(f"{turn.role}: {shown_text(turn.content)}" for turn in chats[name])
     show({"text/markdown": text or "(empty)", "text/plain": plain or "(empty)"}, raw=True)
     return None
 

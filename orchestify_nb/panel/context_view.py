@@ -66,9 +66,10 @@ class PanelContext:
         self.selector.value = kept
         self.show_cost()
 
-    def attached(self) -> list[tuple[str, Rendered]]:
-        """The selected variables rendered within the budget (a variable unchanged since it
-        was last rendered is not rendered again)."""
+    def attached(self, *, fresh: bool = False) -> list[tuple[str, Rendered]]:
+        """The selected variables rendered within the budget. The cost display reuses the
+        rendering of a variable still bound to the same object; ``fresh`` (what Send uses)
+        renders each again, since an object changed in place keeps its identity."""
         from orchestify_nb.context import render
 
         namespace = self._namespace()
@@ -78,7 +79,7 @@ class PanelContext:
                 raise ContextPickError(f"{name} is no longer defined in the notebook; Refresh")
             value = namespace[name]
             cached = self._cache.get(name)
-            if cached is None or cached[0] != id(value) or cached[1].tokens > self.budget:
+            if fresh or cached is None or cached[0] != id(value):
                 try:
                     cached = (id(value), render(value, self.budget))
                 except Exception as error:  # the object's own adapter or __str__
@@ -105,8 +106,9 @@ class PanelContext:
         self.cost.value = html.escape(f"{listed}: {total:,} tokens in all")
 
     def content(self, prompt: str) -> tuple[Content, list[ContextItem]]:
-        """``prompt`` with the attached variables after it, and their manifest."""
-        items = self.attached()
+        """``prompt`` with the attached variables after it, as they are now, and their
+        manifest."""
+        items = self.attached(fresh=True)
         if not items:
             return prompt, []
         pieces: list[ContentPart | str] = [prompt, "\n\nContext from the notebook:"]

@@ -169,3 +169,12 @@ def test_the_estimates_before_sending_count_an_image_as_the_api_bills_it(
     assert added == 160  # 400 x 300 / 750, not the PNG's base64 length
     rows = estimate_batch(provider, [plain, with_image]).input_tokens
     assert rows - 2 * estimate_batch(provider, [plain]).input_tokens == 160
+
+
+def test_displays_name_the_images_and_documents_a_turn_held() -> None:
+    from orchestify_nb.providers.content import shown_text
+
+    turn = LLMMessage("user", ["Compare ", ImagePart(PNG, name="fig"), DocumentPart(PDF)])
+
+    assert shown_text(turn.content) == "Compare [image fig][document document.pdf]"
+    assert shown_text("plain") == "plain"

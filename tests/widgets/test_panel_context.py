@@ -77,3 +77,19 @@ def test_a_variable_gone_since_it_was_picked_stops_the_send_with_one_line(
     assert task == "None" and llm_emulator.requests == []
     status = str(panel_kernel.value("panel.ui.status.value"))
     assert "orders is no longer defined in the notebook; Refresh" in status
+
+
+def test_send_attaches_a_variable_as_it_is_now_even_when_changed_in_place(
+    panel_kernel: KernelDriver, llm_emulator: LLMEmulator
+) -> None:
+    llm_emulator.enqueue(Reply(text="Noted."))
+    panel_kernel.run(
+        SETUP + "panel.context.selector.value = ('orders',)\n"  # rendered for the cost here
+        "orders['units'] = orders['units'] * 1000 + 123456\n"  # the same object, changed
+        "panel.send('Summarise.')\n"
+        "await panel.wait()"
+    )
+
+    content = llm_emulator.requests[-1].body["messages"][-1]["content"]
+    text = content if isinstance(content, str) else "".join(b.get("text", "") for b in content)
+    assert "123456" in text
