@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from orchestify_nb.batch.jobs.frame import BatchModeUnsupportedError, choose_mode
-from orchestify_nb.batch.jobs.job import BatchJob, RowOutcome, submit
-from orchestify_nb.batch.jobs.routes import BatchRoute, batch_route
+from orchestify_nb.batch.jobs.job import BatchJob, RowOutcome
+from orchestify_nb.batch.jobs.routes import BatchRoute, batch_route, submit_through
 from orchestify_nb.providers.types import LLMResponse
 from orchestify_nb.tokens import TokenCounts
 
@@ -82,16 +82,12 @@ async def run_as_job(
     """Submit ``rows`` as one job, wait for it, and fill them from its outcomes."""
     route = settings.route
     job = await asyncio.to_thread(
-        submit,
+        submit_through,
+        provider,
+        route,
         [str(row.prompt) for row in rows],
-        api=route.api,
-        model=route.model,
-        base_url=route.base_url,
         max_tokens=settings.max_tokens or provider.max_tokens,
         system=settings.system,
-        pricing=provider.pricing_overrides,
-        provider_id=provider.provider_id,
-        api_key=provider._plain_api_key(),  # the key goes to the SDK client only
         tag=result.batch_id,
     )
     result.job_id = job.id

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from orchestify_nb.batch.budget import refuse_over_budget
 from orchestify_nb.batch.estimate import estimate_batch
-from orchestify_nb.batch.jobs.job import BatchJob, BatchJobError, job, submit
-from orchestify_nb.batch.jobs.routes import batch_route, no_batch_mode
+from orchestify_nb.batch.jobs.job import BatchJob, BatchJobError, job
+from orchestify_nb.batch.jobs.routes import batch_route, no_batch_mode, submit_through
 from orchestify_nb.batch.jobs.typed import fill_typed_columns, schema_fields
 from orchestify_nb.batch.providers import resolve_provider
 from orchestify_nb.providers.structured import output_schema_of
@@ -124,19 +124,15 @@ def submit_prompts(prompts: list[str], *, kwargs: dict[str, Any], schema: Any = 
     if schema is not None and requests:
         asked = replace(requests[0], model=route.model)  # as the batch API names the model
         extra, name = schema_fields(route.api, asked), output_schema_of(schema).name
-    the_job = submit(
+    the_job = submit_through(
+        provider,
+        route,
         prompts,
-        api=route.api,
-        model=route.model,
-        base_url=route.base_url,
         max_tokens=max_tokens,
         system=system,
         ledger=ledger,
-        pricing=provider.pricing_overrides,
         extra=extra,
         schema_name=name,
-        provider_id=provider.provider_id,
-        api_key=provider._plain_api_key(),  # the key goes to the SDK client only
         tag=tag,
     )
     if schema is not None:

@@ -11,8 +11,9 @@ Other routes (Azure, Bedrock, Vertex, Ollama...) and the local model have no bat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
+from orchestify_nb.batch.jobs.job import BatchJob, submit
 from orchestify_nb.batch.jobs.plan import BatchApi
 
 if TYPE_CHECKING:
@@ -50,6 +51,24 @@ def batch_route(provider: LLMProvider, model: str) -> BatchRoute | None:
     if routed in BATCH_APIS:
         return BatchRoute(cast(BatchApi, routed), model, provider.base_url)
     return None
+
+
+def submit_through(
+    provider: LLMProvider, route: BatchRoute, prompts: list[str], **settings: Any
+) -> BatchJob:
+    """Submit ``prompts`` to ``route`` with what ``provider`` brings: its ``pricing:``
+    overrides, its id (kept with the job) and its key (for the SDK client only); ``settings``
+    are ``submit``'s others (``max_tokens``, ``system``, ``tag``...)."""
+    return submit(
+        prompts,
+        api=route.api,
+        model=route.model,
+        base_url=route.base_url,
+        pricing=provider.pricing_overrides,
+        provider_id=provider.provider_id,
+        api_key=provider._plain_api_key(),
+        **settings,
+    )
 
 
 def no_batch_mode(provider: LLMProvider, model: str) -> str:
